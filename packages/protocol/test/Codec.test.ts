@@ -1,0 +1,187 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Result } from "effect"
+import { Address, Codec, Constants, Dat, type Message, NodeId } from "@dave/protocol"
+import * as V from "./fixtures/vectors.ts"
+
+const decodeOk = (bytes: Uint8Array): Message.Message => {
+  const r = Codec.decode(bytes)
+  if (Result.isFailure(r)) throw new Error(`decode failed: ${r.failure.message}`)
+  return r.success
+}
+const encodeOk = (m: Message.Message): Uint8Array => {
+  const r = Codec.encode(m)
+  if (Result.isFailure(r)) throw new Error(`encode failed: ${r.failure.message}`)
+  return r.success
+}
+const hexOf = (b: Uint8Array) => Buffer.from(b).toString("hex")
+
+const helloDat: Message.Dat = {
+  time: V.datTimeMs,
+  salt: V.datSalt,
+  work: V.datWork,
+  sig: V.datSig,
+  pubKey: V.publicKey,
+  key: V.datKey,
+  value: V.datValue
+}
+
+describe("wire vectors (PROTOCOL.md 2.7)", () => {
+  it("node ID is the LE u64 of the public key's first 8 bytes", () => {
+    expect(NodeId.fromPublicKey(V.publicKey)).toBe(V.nodeId)
+  })
+
+  it("PUT encodes byte for byte and decodes to the same fields", () => {
+    const m: Message.Message = { _tag: "Put", entry: { replicas: [1n, 2n, 3n, 4n, 5n], dat: helloDat } }
+    expect(V.put.length).toBe(210)
+    expect(hexOf(encodeOk(m))).toBe(hexOf(V.put))
+    expect(decodeOk(V.put)).toEqual(m)
+  })
+
+  it("GET encodes byte for byte and decodes to the same fields", () => {
+    const m: Message.Message = { _tag: "Get", pubKey: V.publicKey, key: V.datKey }
+    expect(V.get.length).toBe(39)
+    expect(hexOf(encodeOk(m))).toBe(hexOf(V.get))
+    expect(decodeOk(V.get)).toEqual(m)
+  })
+
+  it("not-found GET_ACK matches the reference and is recognised by its zero signature", () => {
+    const m: Message.Message = { _tag: "GetAck", entry: Dat.notFound(V.publicKey, V.notFoundKey) }
+    expect(V.notFound.length).toBe(207)
+    expect(hexOf(encodeOk(m))).toBe(hexOf(V.notFound))
+    const back = decodeOk(V.notFound)
+    expect(back).toEqual(m)
+    expect(back._tag === "GetAck" && Dat.isNotFound(back.entry.dat)).toBe(true)
+    expect(Dat.isNotFound(helloDat)).toBe(false)
+  })
+
+  it("PING encodes byte for byte and decodes to the same fields", () => {
+    const m: Message.Message = { _tag: "Ping", challenge: V.pingChallenge, used: 234n, capacity: 1n << 30n }
+    expect(V.ping.length).toBe(49)
+    expect(hexOf(encodeOk(m))).toBe(hexOf(V.ping))
+    expect(decodeOk(V.ping)).toEqual(m)
+  })
+
+  it("PONG encodes byte for byte and decodes to the same fields", () => {
+    const m: Message.Message = {
+      _tag: "Pong",
+      addrs: [
+        { ip: V.loopbackV6, port: 40003 },
+        { ip: V.loopbackV4Mapped, port: 40001 }
+      ],
+      challenge: V.pingChallenge,
+      salt: V.pongSalt,
+      pubKey: V.publicKey,
+      sig: V.pongSig
+    }
+    expect(V.pong.length).toBe(182)
+    expect(hexOf(encodeOk(m))).toBe(hexOf(V.pong))
+    expect(decodeOk(V.pong)).toEqual(m)
+  })
+
+  it("GETMYADDRPORT and its ACK encode byte for byte and decode to the same fields", () => {
+    expect(hexOf(encodeOk({ _tag: "GetMyAddrPort" }))).toBe("06")
+    expect(decodeOk(V.getMyAddrPort)).toEqual({ _tag: "GetMyAddrPort" })
+    const ack: Message.Message = { _tag: "GetMyAddrPortAck", addr: { ip: V.loopbackV4Mapped, port: 40001 } }
+    expect(hexOf(encodeOk(ack))).toBe(hexOf(V.getMyAddrPortAck))
+    expect(decodeOk(V.getMyAddrPortAck)).toEqual(ack)
+  })
+
+  it("the signed bytes are key ‖ value ‖ time LE", () => {
+    expect(hexOf(Dat.signedBytes(V.datKey, V.datValue, V.datTimeMs))).toBe(
+      `${hexOf(V.datKey)}${hexOf(V.datValue)}0068e5cf8b010000`
+    )
+  })
+})
+
+describe("decode errors name the field and offset", () => {
+  const fails = (bytes: Uint8Array) => {
+    const r = Codec.decode(bytes)
+    if (Result.isSuccess(r)) throw new Error("expected a decode error")
+    return r.failure
+  }
+
+  it("an empty datagram", () => {
+    expect(fails(new Uint8Array(0))).toMatchObject({ reason: "Empty", offset: 0 })
+  })
+  it("a datagram longer than 1424 bytes", () => {
+    expect(fails(new Uint8Array(1425))).toMatchObject({ reason: "TooLong" })
+  })
+  it("an unknown op and the reserved PUT_ACK", () => {
+    expect(fails(Uint8Array.of(9))).toMatchObject({ reason: "UnknownOp", field: "op" })
+    expect(fails(Uint8Array.of(3, 0, 0))).toMatchObject({ reason: "ReservedOp", field: "op" })
+  })
+  it("a short PING names the cut field", () => {
+    expect(fails(V.ping.subarray(0, 40))).toMatchObject({ reason: "Truncated", field: "used", offset: 33 })
+    expect(fails(Uint8Array.from([...V.ping, 0]))).toMatchObject({ reason: "TrailingBytes", offset: 49 })
+  })
+  it("a PONG whose address length is not a multiple of 18 or lists over 12", () => {
+    const bad = Uint8Array.from(V.pong)
+    bad[1] = 17
+    expect(fails(bad)).toMatchObject({ reason: "BadLength", field: "addrLen", offset: 1 })
+    bad[1] = 13 * 18
+    expect(fails(bad)).toMatchObject({ reason: "TooManyAddrs", field: "addrLen" })
+    bad[1] = 12 * 18
+    expect(fails(bad)).toMatchObject({ reason: "Truncated", field: "addrs" })
+  })
+  it("a PUT whose entry length disagrees with the bytes present", () => {
+    const bad = Uint8Array.from(V.put)
+    bad[1] = 0
+    bad[2] = 0
+    expect(fails(bad)).toMatchObject({ reason: "BadLength", field: "entryLen", offset: 1 })
+    bad[1] = 0xd0
+    expect(fails(bad)).toMatchObject({ reason: "Truncated", field: "entry" })
+    bad[1] = 0xce
+    expect(fails(bad)).toMatchObject({ reason: "TrailingBytes", offset: 209 })
+  })
+  it("a PUT whose value length overruns", () => {
+    const bad = Uint8Array.from(V.put)
+    bad[204] = 6
+    expect(fails(bad)).toMatchObject({ reason: "Truncated", field: "dat.value", offset: 205 })
+  })
+  it("every truncation of every vector is a typed error, never a throw", () => {
+    for (const [name, v] of Object.entries(V.all)) {
+      for (let n = 0; n < v.length; n++) {
+        const r = Codec.decode(v.subarray(0, n))
+        expect(Result.isFailure(r), `${name} cut to ${n}`).toBe(true)
+      }
+    }
+  })
+})
+
+describe("encode errors", () => {
+  it("refuses a key + value over 1224 bytes and accepts exactly 1224", () => {
+    const dat = { ...helloDat, key: new Uint8Array(24), value: new Uint8Array(1200) }
+    const ok = Codec.encode({ _tag: "Put", entry: { replicas: [0n, 0n, 0n, 0n, 0n], dat } })
+    expect(Result.isSuccess(ok) && ok.success.length).toBe(Constants.MAX_MSG_LEN)
+    const big = Codec.encode({ _tag: "Put", entry: { replicas: [0n, 0n, 0n, 0n, 0n], dat: { ...dat, value: new Uint8Array(1201) } } })
+    expect(Result.isFailure(big) && big.failure.reason).toBe("ValueTooLong")
+  })
+  it("refuses wrong field sizes, too many addresses and bad ports", () => {
+    const r1 = Codec.encode({ _tag: "Get", pubKey: new Uint8Array(31), key: V.datKey })
+    expect(Result.isFailure(r1) && r1.failure.field).toBe("pubKey")
+    const addr = { ip: V.loopbackV6, port: 1 }
+    const pong = { _tag: "Pong", addrs: Array(13).fill(addr), challenge: V.pingChallenge, salt: V.pongSalt, pubKey: V.publicKey, sig: V.pongSig } as const
+    const r2 = Codec.encode(pong)
+    expect(Result.isFailure(r2) && r2.failure.reason).toBe("TooManyAddrs")
+    const r3 = Codec.encode({ _tag: "GetMyAddrPortAck", addr: { ip: V.loopbackV6, port: 70000 } })
+    expect(Result.isFailure(r3) && r3.failure.reason).toBe("OutOfRange")
+  })
+})
+
+describe("Address", () => {
+  it("maps IPv4 into ::ffff: form and prints both forms", () => {
+    const a = Address.parse("127.0.0.1:40001")!
+    expect(hexOf(a.ip)).toBe(hexOf(V.loopbackV4Mapped))
+    expect(Address.toString(a)).toBe("[::ffff:127.0.0.1]:40001")
+    expect(Address.ipToString(a.ip)).toBe("127.0.0.1")
+    const b = Address.parse("[::1]:40003")!
+    expect(hexOf(b.ip)).toBe(hexOf(V.loopbackV6))
+    expect(Address.toString(b)).toBe("[::1]:40003")
+    expect(Address.equals(a, Address.parse("[::ffff:127.0.0.1]:40001")!)).toBe(true)
+  })
+  it("rejects malformed addresses", () => {
+    for (const s of ["", "1.2.3.4", "::1:5", "[::1]:70000", "[::1]:x", "300.1.1.1:5", "[zz]:1"]) {
+      expect(Address.parse(s), s).toBeUndefined()
+    }
+  })
+})
