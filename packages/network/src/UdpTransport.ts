@@ -1,0 +1,258 @@
+import type { AddrPort } from "@dave/protocol"
+import { Constants } from "@dave/protocol"
+import * as NodeDatagramSocket from "@effect/platform-node/NodeDatagramSocket"
+import { Effect, Exit, Layer, Queue, Result, Schedule, Scope } from "effect"
+import type * as NetAddress from "effect/net/NetAddress"
+import type * as DatagramSocket from "effect/socket/DatagramSocket"
+import * as AddressConversion from "./AddressConversion.ts"
+import * as TcpSideChannel from "./TcpSideChannel.ts"
+import { type Inbound, Transport, TransportError } from "./Transport.ts"
+import { type Counters, emptyCounters, makeMetricsFlush, type TransportStats } from "./TransportStats.ts"
+
+/**
+ * The live Transport: one dual-stack UDP socket (effect's DatagramSocket over node:dgram, family
+ * ipv6 with ipv6Only false, so IPv4 peers appear as `::ffff:a.b.c.d`) and the TCP side channel on
+ * the UDP port + 1. Dual stack relies on the OS default `net.ipv6.bindv6only = 0` (Linux's default).
+ */
+
+export interface Options {
+  /** IP literal to bind; default `::` (every address, IPv4 and IPv6). IPv4 literals bind as `::ffff:a.b.c.d`. */
+  readonly host?: string
+  /** UDP port; 0 = ephemeral (retried until UDP port + 1 is free for TCP too). */
+  readonly port: number
+  /** Kernel SO_RCVBUF in bytes; default 4 MiB (Linux doubles it and caps it at rmem_max). */
+  readonly receiveBufferBytes?: number
+  /** Inbound messages held between `receive` calls; default 4096. Over it, arrivals are dropped and counted. */
+  readonly receiveQueueCapacity?: number
+  /** Serve the TCP side channel on port + 1; default true. */
+  readonly tcp?: boolean
+  /** Open side-channel connections at once; default 64. */
+  readonly maxTcpConnections?: number
+  /** Time for each side-channel frame to arrive; default 1000 ms, as the reference. */
+  readonly tcpReadDeadlineMs?: number
+  /** Bound on one `sendFrames` call (connect, write, peer close); default 2000 ms. */
+  readonly tcpSendTimeoutMs?: number
+  /** Most frames one `sendFrames` call may carry; default 256. */
+  readonly maxFramesPerSend?: number
+  /** How often counters are pushed to the `dave_transport_*` metrics; default 1000 ms. */
+  readonly metricsIntervalMs?: number
+}
+
+interface Settings {
+  readonly bindHost: string
+  readonly port: number
+  readonly receiveBufferBytes: number
+  readonly receiveQueueCapacity: number
+  readonly tcp: boolean
+  readonly maxTcpConnections: number
+  readonly tcpReadDeadlineMs: number
+  readonly tcpSendTimeoutMs: number
+  readonly maxFramesPerSend: number
+  readonly metricsIntervalMs: number
+}
+
+/** Attempts at an ephemeral UDP port whose port + 1 is also free for TCP. */
+const EPHEMERAL_ATTEMPTS = 16
+/** The socket's own queue is drained by a fiber that never waits, so it needs little room. */
+const SOCKET_QUEUE_CAPACITY = 1024
+
+const invalid = (message: string): TransportError => new TransportError({ reason: "InvalidOption", message })
+
+const positiveInt = (
+  name: string,
+  value: number | undefined,
+  fallback: number
+): Result.Result<number, TransportError> => {
+  const v = value ?? fallback
+  return Number.isSafeInteger(v) && v > 0
+    ? Result.succeed(v)
+    : Result.fail(invalid(`${name} must be a positive integer, got ${v}`))
+}
+
+const settingsOf = (options: Options): Effect.Effect<Settings, TransportError> =>
+  Effect.gen(function* () {
+    const bindHost = yield* Effect.fromResult(AddressConversion.bindHostFor(options.host ?? "::"))
+    const port = options.port
+    if (!Number.isInteger(port) || port < 0 || port > 0xffff) return yield* invalid(`port out of range: ${port}`)
+    if ((options.tcp ?? true) && port === 0xffff) return yield* invalid("port 65535 leaves no port + 1 for TCP")
+    return {
+      bindHost,
+      port,
+      receiveBufferBytes: yield* Effect.fromResult(
+        positiveInt("receiveBufferBytes", options.receiveBufferBytes, 4 << 20)
+      ),
+      receiveQueueCapacity: yield* Effect.fromResult(
+        positiveInt("receiveQueueCapacity", options.receiveQueueCapacity, 4096)
+      ),
+      tcp: options.tcp ?? true,
+      maxTcpConnections: yield* Effect.fromResult(positiveInt("maxTcpConnections", options.maxTcpConnections, 64)),
+      tcpReadDeadlineMs: yield* Effect.fromResult(positiveInt("tcpReadDeadlineMs", options.tcpReadDeadlineMs, 1000)),
+      tcpSendTimeoutMs: yield* Effect.fromResult(positiveInt("tcpSendTimeoutMs", options.tcpSendTimeoutMs, 2000)),
+      maxFramesPerSend: yield* Effect.fromResult(positiveInt("maxFramesPerSend", options.maxFramesPerSend, 256)),
+      metricsIntervalMs: yield* Effect.fromResult(positiveInt("metricsIntervalMs", options.metricsIntervalMs, 1000))
+    }
+  })
+
+const bindError = (error: DatagramSocket.DatagramSocketError, host: string, port: number): TransportError => {
+  const reason = error.reason
+  const kind = reason._tag === "DatagramSocketOpenError" ? reason.kind : reason._tag
+  return new TransportError({
+    reason: kind === "AddressInUse" ? "AddressInUse" : "BindFailed",
+    message: `UDP bind [${host}]:${port}: ${kind}: ${error.message}`
+  })
+}
+
+interface Sockets {
+  readonly reader: DatagramSocket.Reader
+  readonly writer: DatagramSocket.Writer
+  readonly localAddress: AddrPort
+}
+
+/** Binds UDP, then TCP on the bound port + 1, in the current scope. */
+const openSockets = (
+  settings: Settings,
+  counters: Counters,
+  deliverTcp: (payload: Uint8Array, from: AddrPort) => void
+): Effect.Effect<Sockets, TransportError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const socket = yield* NodeDatagramSocket.make({
+      family: "ipv6",
+      ipv6Only: false,
+      bind: { address: settings.bindHost, port: settings.port },
+      kernelReceiveBufferSize: settings.receiveBufferBytes,
+      receiveBuffer: { capacity: Math.min(settings.receiveQueueCapacity, SOCKET_QUEUE_CAPACITY), strategy: "dropping" },
+      // errors no write is waiting for (ICMP reports): the affected datagrams are gone already
+      onError: () => {
+        counters.sendErrors++
+      }
+    })
+    const reader = yield* Effect.mapError(socket.reader, (e) => bindError(e, settings.bindHost, settings.port))
+    const writer = yield* socket.writer
+    const localAddress = AddressConversion.fromInetAddress(reader.address)
+    if (settings.tcp) {
+      if (localAddress.port === 0xffff) {
+        return yield* new TransportError({
+          reason: "AddressInUse",
+          message: "UDP port 65535 leaves no port + 1 for TCP"
+        })
+      }
+      yield* TcpSideChannel.listen(
+        {
+          host: settings.bindHost,
+          port: localAddress.port + 1,
+          maxConnections: settings.maxTcpConnections,
+          readDeadlineMs: settings.tcpReadDeadlineMs
+        },
+        counters,
+        deliverTcp
+      )
+    }
+    return { reader, writer, localAddress }
+  })
+
+/** Each attempt gets its own scope, closed if the attempt fails, so a retry rebinds from scratch. */
+const openInChildScope = (
+  settings: Settings,
+  counters: Counters,
+  deliverTcp: (payload: Uint8Array, from: AddrPort) => void
+): Effect.Effect<Sockets, TransportError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const child = yield* Scope.fork(yield* Scope.Scope)
+    return yield* openSockets(settings, counters, deliverTcp).pipe(
+      Scope.provide(child),
+      Effect.onError((cause) => Scope.close(child, Exit.failCause(cause)))
+    )
+  })
+
+/** Builds the transport; its sockets, listener and fibers live until the surrounding scope closes. */
+export const make = (options: Options): Effect.Effect<Transport["Service"], TransportError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const settings = yield* settingsOf(options)
+    const counters = emptyCounters()
+    const inbox = yield* Queue.bounded<Inbound>(settings.receiveQueueCapacity)
+    yield* Effect.addFinalizer(() => Queue.shutdown(inbox))
+    const enqueue = (message: Inbound): void => {
+      if (!Queue.offerUnsafe(inbox, message)) counters.receiveQueueDropped++
+    }
+    const deliverTcp = (payload: Uint8Array, from: AddrPort): void => enqueue({ payload, from, via: "tcp" })
+    const { reader, writer, localAddress } = yield* openInChildScope(settings, counters, deliverTcp).pipe(
+      Effect.retry({
+        times: EPHEMERAL_ATTEMPTS - 1,
+        while: (error) => settings.port === 0 && error.reason === "AddressInUse"
+      })
+    )
+
+    // Replies usually go to the `from` of a received datagram: remember its parsed address.
+    const inetOf = new WeakMap<AddrPort, NetAddress.InetAddress>()
+    const toInet = (to: AddrPort): NetAddress.InetAddress | undefined => {
+      const known = inetOf.get(to)
+      if (known !== undefined) return known
+      const inet = AddressConversion.toInetAddress(to)
+      if (inet !== undefined) inetOf.set(to, inet)
+      return inet
+    }
+
+    const accept = (batch: ReadonlyArray<DatagramSocket.Datagram>): void => {
+      for (const datagram of batch) {
+        const size = datagram.payload.length
+        // node hands over whole datagrams, so a long one arrives long rather than cut to 1424 bytes
+        if (size > Constants.MAX_MSG_LEN) {
+          counters.oversizeDropped++
+          continue
+        }
+        counters.datagramsIn++
+        counters.bytesIn += size
+        const from = AddressConversion.fromInetAddress(datagram.address)
+        inetOf.set(from, datagram.address)
+        enqueue({ payload: datagram.payload, from, via: "udp" })
+      }
+    }
+    // Never waits on the inbox, so the socket's own queue stays nearly empty.
+    yield* Effect.forkScoped(
+      Effect.forever(Effect.map(reader.pull, accept)).pipe(
+        Effect.catch((error) => Effect.logError("UDP receive stopped", error.message))
+      )
+    )
+
+    const snapshot = (): TransportStats => ({
+      ...counters,
+      receiveQueueDropped: counters.receiveQueueDropped + reader.dropped()
+    })
+    const flushMetrics = makeMetricsFlush(snapshot)
+    yield* Effect.forkScoped(Effect.repeat(flushMetrics, Schedule.spaced(settings.metricsIntervalMs)))
+    yield* Effect.addFinalizer(() => flushMetrics)
+
+    const send = (to: AddrPort, payload: Uint8Array): Effect.Effect<void> => {
+      const address = payload.length > Constants.MAX_MSG_LEN ? undefined : toInet(to)
+      if (address === undefined) {
+        counters.sendErrors++
+        return Effect.void
+      }
+      return Effect.match(writer.write({ payload, address }), {
+        onFailure: () => {
+          counters.sendErrors++
+        },
+        onSuccess: () => {
+          counters.datagramsOut++
+          counters.bytesOut += payload.length
+        }
+      })
+    }
+
+    return Transport.of({
+      localAddress,
+      receive: Queue.takeAll(inbox),
+      send,
+      sendFrames: (to, frames) =>
+        TcpSideChannel.sendFrames(
+          to,
+          frames,
+          { timeoutMs: settings.tcpSendTimeoutMs, maxFrames: settings.maxFramesPerSend },
+          counters
+        ),
+      stats: Effect.map(flushMetrics, () => snapshot())
+    })
+  })
+
+export const layer = (options: Options): Layer.Layer<Transport, TransportError> =>
+  Layer.effect(Transport, make(options))

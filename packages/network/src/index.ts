@@ -1,0 +1,10 @@
+/**
+ * @dave/network: the running node's I/O and protocol logic.
+ */
+export * as AddressConversion from "./AddressConversion.ts"
+export * as TcpFrame from "./TcpFrame.ts"
+export type { Inbound, TransportErrorReason } from "./Transport.ts"
+export * as Transport from "./Transport.ts"
+export { TransportError } from "./Transport.ts"
+export * as TransportStats from "./TransportStats.ts"
+export * as UdpTransport from "./UdpTransport.ts"

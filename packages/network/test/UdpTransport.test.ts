@@ -1,0 +1,197 @@
+import { Transport, TransportStats, UdpTransport } from "@dave/network"
+import { Address, Constants } from "@dave/protocol"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Metric, Scope } from "effect"
+import { expectSilence, rawUdp, receiveCount } from "./support.ts"
+
+const bytes = (...values: Array<number>): Uint8Array => Uint8Array.from(values)
+
+describe("UdpTransport", () => {
+  it.live("two transports on ::1 exchange datagrams", () =>
+    Effect.gen(function* () {
+      const a = yield* UdpTransport.make({ host: "::1", port: 0 })
+      const b = yield* UdpTransport.make({ host: "::1", port: 0 })
+      assert.strictEqual(Address.ipToV6String(a.localAddress.ip), "::1")
+      assert.notStrictEqual(a.localAddress.port, 0)
+
+      yield* a.send(b.localAddress, bytes(1, 2, 3))
+      yield* a.send(b.localAddress, bytes(4))
+      const atB = yield* receiveCount(b, 2)
+      assert.deepStrictEqual(
+        atB.map((m) => [Array.from(m.payload), m.via]),
+        [
+          [[1, 2, 3], "udp"],
+          [[4], "udp"]
+        ]
+      )
+      assert.isTrue(Address.equals(atB[0]!.from, a.localAddress))
+
+      // reply to the received `from`
+      yield* b.send(atB[0]!.from, bytes(9, 9))
+      const [atA] = yield* receiveCount(a, 1)
+      assert.deepStrictEqual(Array.from(atA!.payload), [9, 9])
+      assert.isTrue(Address.equals(atA!.from, b.localAddress))
+
+      const statsA = yield* a.stats
+      const statsB = yield* b.stats
+      assert.include(statsA, { datagramsOut: 2, bytesOut: 4, datagramsIn: 1, bytesIn: 2, sendErrors: 0 })
+      assert.include(statsB, { datagramsOut: 1, bytesOut: 2, datagramsIn: 2, bytesIn: 4 })
+    })
+  )
+
+  it.live("an IPv4 client reaches a transport bound to :: and gets the reply", () =>
+    Effect.gen(function* () {
+      const transport = yield* UdpTransport.make({ port: 0 })
+      assert.strictEqual(Address.ipToV6String(transport.localAddress.ip), "::")
+      const client = yield* rawUdp("udp4", "127.0.0.1")
+      yield* client.send(bytes(42), transport.localAddress.port, "127.0.0.1")
+      const [message] = yield* receiveCount(transport, 1)
+      assert.strictEqual(Address.toString(message!.from), `[::ffff:127.0.0.1]:${client.port}`)
+      assert.isTrue(Address.isIpv4Mapped(message!.from.ip))
+
+      yield* transport.send(message!.from, bytes(43))
+      const reply = yield* client.next(2000)
+      assert.deepStrictEqual(Array.from(reply.payload), [43])
+      assert.strictEqual(reply.address, "127.0.0.1")
+      assert.strictEqual(reply.port, transport.localAddress.port)
+    })
+  )
+
+  it.live("an IPv4 host binds the mapped address and still replies to IPv4 peers", () =>
+    Effect.gen(function* () {
+      const transport = yield* UdpTransport.make({ host: "127.0.0.1", port: 0 })
+      assert.strictEqual(Address.ipToV6String(transport.localAddress.ip), "::ffff:127.0.0.1")
+      const client = yield* rawUdp("udp4", "127.0.0.1")
+      yield* client.send(bytes(1), transport.localAddress.port, "127.0.0.1")
+      const [message] = yield* receiveCount(transport, 1)
+      yield* transport.send(message!.from, bytes(2))
+      assert.deepStrictEqual(Array.from((yield* client.next(2000)).payload), [2])
+    })
+  )
+
+  it.live("IPv6-only peers on loopback; a transport on ::1 hears no IPv4", () =>
+    Effect.gen(function* () {
+      const any = yield* UdpTransport.make({ host: "::", port: 0 })
+      const client = yield* rawUdp("udp6", "::1", { ipv6Only: true })
+      yield* client.send(bytes(5), any.localAddress.port, "::1")
+      const [message] = yield* receiveCount(any, 1)
+      assert.strictEqual(Address.toString(message!.from), `[::1]:${client.port}`)
+      yield* any.send(message!.from, bytes(6))
+      assert.deepStrictEqual(Array.from((yield* client.next(2000)).payload), [6])
+
+      const loopback6 = yield* UdpTransport.make({ host: "::1", port: 0 })
+      const v4 = yield* rawUdp("udp4", "127.0.0.1")
+      yield* v4.send(bytes(7), loopback6.localAddress.port, "127.0.0.1")
+      yield* expectSilence(loopback6, 300)
+    })
+  )
+
+  it.live("drops and counts datagrams over 1424 bytes; 1424 passes", () =>
+    Effect.gen(function* () {
+      const transport = yield* UdpTransport.make({ host: "::1", port: 0, tcp: false })
+      const client = yield* rawUdp("udp6", "::1")
+      const port = transport.localAddress.port
+      yield* client.send(new Uint8Array(Constants.MAX_MSG_LEN + 1).fill(1), port, "::1")
+      yield* client.send(new Uint8Array(4000).fill(2), port, "::1")
+      yield* client.send(new Uint8Array(Constants.MAX_MSG_LEN).fill(3), port, "::1")
+      const [message] = yield* receiveCount(transport, 1)
+      assert.strictEqual(message!.payload.length, Constants.MAX_MSG_LEN)
+      assert.strictEqual(message!.payload[0], 3)
+      const stats = yield* transport.stats
+      assert.include(stats, { oversizeDropped: 2, datagramsIn: 1, bytesIn: Constants.MAX_MSG_LEN })
+    })
+  )
+
+  it.live("counts refused sends (oversize payload, malformed or unreachable address) without failing", () =>
+    Effect.gen(function* () {
+      const transport = yield* UdpTransport.make({ host: "::1", port: 0, tcp: false })
+      const peer = yield* rawUdp("udp6", "::1")
+      const to = Address.fromHostPort("::1", peer.port)!
+      yield* transport.send(to, new Uint8Array(Constants.MAX_MSG_LEN + 1))
+      yield* transport.send({ ip: new Uint8Array(4), port: peer.port }, bytes(1))
+      yield* transport.send(Address.fromHostPort("::1", 0)!, bytes(1))
+      // an IPv4 destination is unreachable from a socket bound to ::1
+      yield* transport.send(Address.fromHostPort("127.0.0.1", peer.port)!, bytes(1))
+      yield* transport.send(to, bytes(8))
+      assert.deepStrictEqual(Array.from((yield* peer.next(2000)).payload), [8])
+      const stats = yield* transport.stats
+      assert.include(stats, { sendErrors: 4, datagramsOut: 1, bytesOut: 1 })
+    })
+  )
+
+  it.live("a full receive queue drops and counts what does not fit", () =>
+    Effect.gen(function* () {
+      const transport = yield* UdpTransport.make({ host: "::1", port: 0, tcp: false, receiveQueueCapacity: 4 })
+      const client = yield* rawUdp("udp6", "::1")
+      for (let i = 0; i < 20; i++) yield* client.send(bytes(i), transport.localAddress.port, "::1")
+      // wait until all 20 are accounted for, received or dropped (bounded: 40 × 25 ms)
+      let stats = yield* transport.stats
+      for (let i = 0; i < 40 && stats.datagramsIn + stats.receiveQueueDropped < 20; i++) {
+        yield* Effect.sleep(25)
+        stats = yield* transport.stats
+      }
+      const received = yield* transport.receive
+      assert.strictEqual(received.length, 4)
+      assert.deepStrictEqual(Array.from(received[0]!.payload), [0])
+      assert.strictEqual(stats.receiveQueueDropped, 16)
+    })
+  )
+
+  it.live("stats feed the dave_transport_* metrics", () =>
+    Effect.gen(function* () {
+      const before = (yield* Metric.value(TransportStats.metrics.datagramsIn)).count
+      const beforeOut = (yield* Metric.value(TransportStats.metrics.bytesOut)).count
+      const a = yield* UdpTransport.make({ host: "::1", port: 0, tcp: false })
+      const b = yield* UdpTransport.make({ host: "::1", port: 0, tcp: false })
+      for (let i = 0; i < 3; i++) yield* a.send(b.localAddress, bytes(1, 2))
+      yield* receiveCount(b, 3)
+      yield* b.stats
+      yield* a.stats
+      assert.strictEqual((yield* Metric.value(TransportStats.metrics.datagramsIn)).count - before, 3)
+      assert.strictEqual((yield* Metric.value(TransportStats.metrics.bytesOut)).count - beforeOut, 6)
+    })
+  )
+
+  it.live("closing the scope frees both ports; a taken port fails with AddressInUse", () =>
+    Effect.gen(function* () {
+      const first = yield* Scope.make()
+      const transport = yield* UdpTransport.make({ host: "::1", port: 0 }).pipe(Scope.provide(first))
+      const port = transport.localAddress.port
+
+      const clash = yield* Effect.flip(UdpTransport.make({ host: "::1", port }))
+      assert.strictEqual(clash.reason, "AddressInUse")
+      yield* Scope.close(first, Exit.void)
+
+      const again = yield* UdpTransport.make({ host: "::1", port })
+      assert.strictEqual(again.localAddress.port, port)
+      // the TCP side channel (port + 1) was rebound too
+      yield* again.sendFrames(again.localAddress, [bytes(2, 0)])
+      const [frame] = yield* receiveCount(again, 1)
+      assert.strictEqual(frame!.via, "tcp")
+    })
+  )
+
+  it.live("the layer provides the Transport service", () =>
+    Effect.gen(function* () {
+      const transport = yield* Transport.Transport
+      const client = yield* rawUdp("udp6", "::1")
+      yield* client.send(bytes(1), transport.localAddress.port, "::1")
+      const [message] = yield* receiveCount(transport, 1)
+      assert.strictEqual(message!.from.port, client.port)
+    }).pipe(Effect.provide(UdpTransport.layer({ host: "::1", port: 0, tcp: false })))
+  )
+
+  it.live("refuses bad options with a clear error", () =>
+    Effect.gen(function* () {
+      const hostname = yield* Effect.flip(UdpTransport.make({ host: "localhost", port: 0 }))
+      assert.strictEqual(hostname.reason, "InvalidOption")
+      assert.include(hostname.message, "IPv4 or IPv6 literal")
+      const lastPort = yield* Effect.flip(UdpTransport.make({ host: "::1", port: 65535 }))
+      assert.strictEqual(lastPort.reason, "InvalidOption")
+      const capacity = yield* Effect.flip(UdpTransport.make({ port: 0, receiveQueueCapacity: 0 }))
+      assert.include(capacity.message, "receiveQueueCapacity")
+      const notLocal = yield* Effect.flip(UdpTransport.make({ host: "2001:db8::1", port: 0 }))
+      assert.strictEqual(notLocal.reason, "BindFailed")
+    })
+  )
+})
