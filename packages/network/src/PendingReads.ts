@@ -9,6 +9,8 @@ import { Address, type AddrPort, type Entry } from "@dave/protocol"
 export interface Answer {
   readonly from: AddrPort
   readonly entry: Entry
+  /** Signature and work check out, and it is not a "not found". */
+  readonly valid: boolean
 }
 
 interface Waiter {
@@ -64,15 +66,24 @@ export class PendingReads {
     }
   }
 
-  /** Hands a GET_ACK to every read that asked `from` for its slot; returns how many took it. */
-  deliver(from: AddrPort, entry: Entry): number {
-    const set = this.waiters.get(slotKey(entry.dat.pubKey, entry.dat.key))
-    if (set === undefined) return 0
+  /** Whether a read waits for `from`'s answer about this slot (checked before verifying it). */
+  wants(from: AddrPort, pubKey: Uint8Array, key: Uint8Array): boolean {
+    const set = this.waiters.get(slotKey(pubKey, key))
+    if (set === undefined) return false
     const fromKey = Address.key(from)
+    for (const waiter of set) if (waiter.asked.has(fromKey)) return true
+    return false
+  }
+
+  /** Hands a GET_ACK to every read that asked `from` for its slot; returns how many took it. */
+  deliver(answer: Answer): number {
+    const set = this.waiters.get(slotKey(answer.entry.dat.pubKey, answer.entry.dat.key))
+    if (set === undefined) return 0
+    const fromKey = Address.key(answer.from)
     let taken = 0
     for (const waiter of set) {
       if (!waiter.asked.has(fromKey)) continue
-      waiter.onAnswer({ from, entry })
+      waiter.onAnswer(answer)
       taken++
     }
     return taken

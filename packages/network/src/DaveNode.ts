@@ -1,0 +1,495 @@
+import { Backup } from "@dave/backup"
+import { Challenge, DatSigning, Hasher, Signer, Verifier } from "@dave/crypto"
+import { PeerTable, type PeerTableCore } from "@dave/peers"
+
+type PeerTableService = PeerTable.PeerTable
+import {
+  type AddrPort,
+  Codec,
+  Constants,
+  Dat,
+  type Entry,
+  type Message,
+  NodeId
+} from "@dave/protocol"
+import { type EntryRejected, type PutAccepted, ShardStore } from "@dave/store"
+import { Clock, Context, Data, Effect, Layer, Metric, Option, PubSub, Random, Result, Schedule, type Scope, Stream } from "effect"
+import * as M from "./NodeMetrics.ts"
+import { PendingReads } from "./PendingReads.ts"
+import * as Reads from "./Reads.ts"
+import * as Replication from "./Replication.ts"
+import { type Inbound, Transport } from "./Transport.ts"
+
+/**
+ * The running node (PROTOCOL 2.6, 5, 6 and 13): it decodes what the Transport receives, dispatches
+ * by op to the PeerTable, the ShardStore and waiting reads, answers PINGs and GETs, verifies and
+ * stores PUTs, sends writes to the FANOUT closest nodes, reads from them, repairs stale replicas,
+ * brings entries to new replicas when the closest set changes, and runs storage challenges. All
+ * periodic work runs on fibers owned by the layer's scope, so closing it stops them; the Backup
+ * logs every accepted change and is flushed by its own layer on close.
+ */
+
+export interface DaveNodeOptions {
+  /** Bootstrap peers: pinged every second and never dropped. */
+  readonly edges?: ReadonlyArray<AddrPort>
+  /** Least proof-of-work bits accepted (default MIN_WORK, 8). */
+  readonly minWork?: number
+  /** How long a read waits for the replicas (default 2000, as daved). */
+  readonly readTimeoutMs?: number
+  /** Once one replica gave a valid entry, how long to wait for the others (default 50). */
+  readonly readGraceMs?: number
+  readonly maxPendingReads?: number
+  /** Period of the peer table tick (default 250; the table spreads PINGs over its budget). */
+  readonly tickEveryMs?: number
+  readonly storageChallengeEveryMs?: number
+  /** Period of the re-replication check (default 30 s; runs only when the active set changed). */
+  readonly replicateEveryMs?: number
+  /** Period of the own-address query to an edge (default 10 min; every 5 s until first learned). */
+  readonly addrQueryEveryMs?: number
+  /** Period of backup compaction (default 10 min; 0 turns it off). */
+  readonly compactEveryMs?: number
+}
+
+export interface PutReport {
+  readonly entry: Entry
+  /** The replica node IDs written into the entry. */
+  readonly replicas: ReadonlyArray<bigint>
+  /** Remote replicas the PUT was sent to. */
+  readonly sentTo: ReadonlyArray<AddrPort>
+  readonly storedLocally: boolean
+}
+
+export interface NodeStatus {
+  readonly nodeId: bigint
+  readonly publicKey: Uint8Array
+  readonly localAddress: AddrPort
+  readonly ownAddress: Option.Option<AddrPort>
+  readonly peersActive: number
+  readonly peersTotal: number
+  readonly store: ShardStore.StoreStats
+  readonly uptimeMs: number
+}
+
+export class PutRefused extends Data.TaggedError("PutRefused")<{
+  readonly reason: DatSigning.Rejection | EntryRejected["reason"]
+  readonly detail: string
+}> {}
+
+export class ReadFailed extends Data.TaggedError("ReadFailed")<{ readonly reason: "TooManyReads" }> {}
+
+export interface DaveNodeShape {
+  readonly nodeId: bigint
+  readonly publicKey: Uint8Array
+  readonly localAddress: AddrPort
+  /** Verifies a signed dat, stores it here if we are a replica, and sends it to the other replicas. */
+  readonly put: (dat: Message.Dat) => Effect.Effect<PutReport, PutRefused>
+  /** Reads the newest valid entry from the replicas (and our own store), repairing stale replicas. */
+  readonly get: (
+    pubKey: Uint8Array,
+    key: Uint8Array,
+    options?: { readonly timeoutMs?: number }
+  ) => Effect.Effect<Option.Option<Entry>, ReadFailed>
+  readonly status: Effect.Effect<NodeStatus>
+  readonly peers: Effect.Effect<ReadonlyArray<PeerTableCore.PeerView>>
+}
+
+export class DaveNode extends Context.Service<DaveNode, DaveNodeShape>()("@dave/network/DaveNode") {}
+
+const ADDR_RETRY_MS = 5_000
+
+const encodeOrDie = (m: Message.Message): Uint8Array => {
+  const r = Codec.encode(m)
+  if (Result.isFailure(r)) throw new Error(`bug: cannot encode our own ${m._tag}: ${r.failure.message}`)
+  return r.success
+}
+
+/** Whether two dats are the same version byte for byte (then the signature was checked before). */
+const sameDat = (a: Message.Dat, b: Message.Dat): boolean =>
+  a.time === b.time &&
+  Dat.bytesEqual(a.sig, b.sig) &&
+  Dat.bytesEqual(a.work, b.work) &&
+  Dat.bytesEqual(a.salt, b.salt) &&
+  Dat.bytesEqual(a.value, b.value)
+
+const randomBytes = (n: number): Effect.Effect<Uint8Array> =>
+  Effect.map(Effect.service(Random.Random), (random) => {
+    const out = new Uint8Array(n)
+    for (let i = 0; i < n; i++) out[i] = random.nextIntUnsafe() & 0xff
+    return out
+  })
+
+export const make = (
+  options: DaveNodeOptions = {}
+): Effect.Effect<
+  DaveNodeShape,
+  never,
+  Transport | PeerTableService | ShardStore.ShardStore | Backup.Backup | Signer.Signer | Verifier.Verifier | Hasher.Hasher | Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const transport = yield* Transport
+    const peers = yield* PeerTable.PeerTable
+    const store = yield* ShardStore.ShardStore
+    const backup = yield* Backup.Backup
+    const signer = yield* Signer.Signer
+    const verifier = yield* Verifier.Verifier
+    const hasher = yield* Hasher.Hasher
+    const crypto = { signer, verifier, hasher }
+    const minWork = options.minWork ?? Constants.MIN_WORK
+    const readTimeoutMs = options.readTimeoutMs ?? 2_000
+    const readGraceMs = options.readGraceMs ?? 50
+    const pending = new PendingReads(options.maxPendingReads ?? 4_096)
+    const startedMs = yield* Clock.currentTimeMillis
+    const nowMs = Clock.currentTimeMillis
+
+    const send = (to: AddrPort, m: Message.Message): Effect.Effect<void> =>
+      Effect.andThen(transport.send(to, encodeOrDie(m)), M.bump(M.packetsOut, { op: m._tag }))
+
+    const checkDat = (dat: Message.Dat, now: number) => DatSigning.check(crypto, dat, { nowMs: now, minWork })
+
+    // ------------------------------------------------------------------------------------------------
+    // Start: restore the backup, then log every accepted change to it.
+
+    const restoreReport = yield* backup
+      .restore((entry) => Effect.ignore(store.put(entry)))
+      .pipe(
+        Effect.tapError((e) => Effect.logError("backup restore failed", e)),
+        Effect.option
+      )
+    if (Option.isSome(restoreReport) && restoreReport.value.path !== "") {
+      yield* Effect.logInfo("backup restored").pipe(Effect.annotateLogs({ ...restoreReport.value }))
+    }
+    const changes = yield* store.changes
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.flatMap(PubSub.take(changes), (change) =>
+          change._tag === "Stored" ? Effect.ignore(backup.append(change.entry)) : Effect.void
+        )
+      )
+    )
+    // Restored entries passed their checksum; their signatures and work are checked in the background.
+    yield* Effect.forkScoped(
+      Effect.gen(function* () {
+        const now = yield* nowMs
+        let evicted = 0
+        yield* store.entries.pipe(
+          Stream.runForEach((entry) => {
+            if (checkDat(entry.dat, now) === "Valid") return Effect.void
+            evicted++
+            return Effect.asVoid(store.remove(entry.dat.pubKey, entry.dat.key))
+          })
+        )
+        if (evicted > 0) yield* Effect.logWarning("evicted restored entries that fail verification", { evicted })
+      })
+    )
+    for (const edge of options.edges ?? []) yield* peers.addEdge(edge)
+
+    // ------------------------------------------------------------------------------------------------
+    // Writes and replication.
+
+    const replicasFor = (entry: Entry) =>
+      peers.closest(Replication.targetOf(entry), Constants.FANOUT, { includeSelf: true })
+
+    /** Sends an entry to replicas, offering each a storage challenge for it (PROTOCOL 5.6). */
+    const sendTo = (targets: ReadonlyArray<AddrPort>, entry: Entry, cause: string) =>
+      Effect.forEach(
+        targets,
+        (to) =>
+          Effect.gen(function* () {
+            yield* send(to, { _tag: "Put", entry })
+            yield* peers.offerStorageChallenge(to, {
+              pubKey: entry.dat.pubKey,
+              key: entry.dat.key,
+              expiresMs: Number(entry.dat.time) + Constants.TTL_MS
+            })
+            yield* M.bump(M.replicated, { cause })
+          }),
+        { discard: true }
+      )
+
+    const put = (dat: Message.Dat): Effect.Effect<PutReport, PutRefused> =>
+      Effect.gen(function* () {
+        const verdict = checkDat(dat, yield* nowMs)
+        if (verdict !== "Valid") return yield* new PutRefused({ reason: verdict, detail: "the dat does not verify" })
+        const probe: Entry = { replicas: Replication.replicaIds([]), dat }
+        const candidates = yield* replicasFor(probe)
+        const entry: Entry = { replicas: Replication.replicaIds(candidates), dat }
+        const local = candidates.some((c) => c.self) || candidates.length === 0
+        if (local) {
+          yield* store.put(entry).pipe(
+            Effect.catchTag("EntryRejected", (e) =>
+              e.reason === "RanksLowest" ? Effect.void : Effect.fail(new PutRefused({ reason: e.reason, detail: e.detail }))
+            )
+          )
+        }
+        const sentTo = Replication.remoteAddrs(candidates)
+        yield* sendTo(sentTo, entry, "write")
+        return { entry, replicas: entry.replicas, sentTo, storedLocally: local }
+      })
+
+    /** Re-replication (13.6): entries whose closest set changed go to the replicas that lack them. */
+    let lastActiveKey = ""
+    const replicate = Effect.gen(function* () {
+      const active = yield* peers.active
+      const key = active
+        .map((p) => p.nodeId ?? 0n)
+        .sort()
+        .join(",")
+      if (key === lastActiveKey) return
+      lastActiveKey = key
+      const byAuthor = new Map<bigint, ReadonlyArray<Replication.Candidate>>()
+      yield* store.entries.pipe(
+        Stream.runForEach((entry) =>
+          Effect.gen(function* () {
+            const author = Replication.targetOf(entry)
+            const cached = byAuthor.get(author)
+            const candidates = cached ?? (yield* replicasFor(entry))
+            if (cached === undefined) byAuthor.set(author, candidates)
+            const ids = Replication.replicaIds(candidates)
+            if (Replication.sameReplicas(ids, entry.replicas)) return
+            const fresh = Replication.remoteAddrs(Replication.newcomers(candidates, entry.replicas))
+            yield* Effect.ignore(store.setReplicas(entry.dat.pubKey, entry.dat.key, ids))
+            yield* sendTo(fresh, { replicas: ids, dat: entry.dat }, "rereplicate")
+          })
+        )
+      )
+    })
+
+    // ------------------------------------------------------------------------------------------------
+    // Reads.
+
+    const get = (
+      pubKey: Uint8Array,
+      key: Uint8Array,
+      getOptions?: { readonly timeoutMs?: number }
+    ): Effect.Effect<Option.Option<Entry>, ReadFailed> =>
+      Effect.gen(function* () {
+        const startMs = yield* nowMs
+        const local = yield* store.get(pubKey, key)
+        const candidates = yield* peers.getTargets(NodeId.fromPublicKey(pubKey), Constants.FANOUT)
+        const targets = Replication.remoteAddrs(candidates)
+        const result = yield* Reads.run(
+          pending,
+          { pubKey, key, targets, local, timeoutMs: getOptions?.timeoutMs ?? readTimeoutMs, graceMs: readGraceMs },
+          Effect.forEach(targets, (to) => send(to, { _tag: "Get", pubKey, key }), { discard: true })
+        ).pipe(Effect.mapError(() => new ReadFailed({ reason: "TooManyReads" })))
+        if (Option.isSome(result.newest)) {
+          const newest = result.newest.value
+          if (result.newerThanLocal) yield* Effect.ignore(store.put(newest))
+          yield* sendTo(result.stale, newest, "repair")
+          yield* M.bump(M.repairs, {}, result.stale.length)
+        }
+        yield* M.bump(M.reads, { result: Option.isSome(result.newest) ? "found" : "not_found" })
+        yield* Metric.update(M.readLatencyMs, (yield* nowMs) - startMs)
+        return result.newest
+      })
+
+    // ------------------------------------------------------------------------------------------------
+    // Inbound dispatch.
+
+    const onPing = (from: AddrPort, ping: Message.Ping) =>
+      Effect.gen(function* () {
+        const reply = yield* peers.onPing(from, ping)
+        if (!reply.replyAllowed) return yield* M.bump(M.dropped, { reason: "amplification" })
+        const answer = Challenge.answer(crypto, ping.challenge, yield* randomBytes(Constants.SALT_LEN))
+        yield* send(from, { _tag: "Pong", addrs: reply.addrs, challenge: ping.challenge, ...answer })
+      })
+
+    const onPong = (from: AddrPort, pong: Message.Pong) =>
+      Effect.gen(function* () {
+        const outcome = yield* peers.onPong(from, pong, (challenge, salt, pubKey, sig) =>
+          Effect.sync(() => Challenge.check(crypto, challenge, salt, pubKey, sig))
+        )
+        if (outcome._tag === "Rejected") yield* M.bump(M.dropped, { reason: `pong_${outcome.reason}` })
+      })
+
+    const onPut = (inbound: Inbound, entry: Entry) =>
+      Effect.gen(function* () {
+        const existing = yield* store.get(entry.dat.pubKey, entry.dat.key)
+        // A byte-identical version was verified when it was stored: skip the signature check.
+        if (Option.isSome(existing) && sameDat(existing.value.dat, entry.dat)) {
+          return yield* M.bump(M.putsAccepted, { outcome: "Duplicate" })
+        }
+        const verdict = checkDat(entry.dat, yield* nowMs)
+        if (verdict !== "Valid") return yield* M.bump(M.putsRejected, { reason: verdict })
+        const result: Result.Result<PutAccepted, EntryRejected> = yield* Effect.result(store.put(entry))
+        if (Result.isFailure(result)) return yield* M.bump(M.putsRejected, { reason: result.failure.reason })
+        yield* M.bump(M.putsAccepted, { outcome: result.success._tag })
+        if (result.success._tag === "Duplicate") return
+        if (inbound.via === "udp") yield* peers.recordContribution(inbound.from)
+        // Fill the gaps of the writer's view: our closest replicas that its list does not name.
+        const candidates = yield* replicasFor(entry)
+        const fresh = Replication.remoteAddrs(Replication.newcomers(candidates, entry.replicas)).filter(
+          (a) => inbound.via !== "udp" || a.port !== inbound.from.port || !Dat.bytesEqual(a.ip, inbound.from.ip)
+        )
+        yield* sendTo(fresh, entry, "forward")
+      })
+
+    const onGet = (from: AddrPort, request: Message.Get) =>
+      Effect.gen(function* () {
+        const found = yield* store.get(request.pubKey, request.key)
+        const verified = yield* peers.isVerified(from)
+        // 13.9: no data toward an address that has not answered our challenges.
+        const entry = Option.isSome(found) && verified ? found.value : Dat.notFound(request.pubKey, request.key)
+        const bytes = encodeOrDie({ _tag: "GetAck", entry })
+        if (!(yield* peers.trySpendReply(from, bytes.length))) return yield* M.bump(M.dropped, { reason: "amplification" })
+        yield* transport.send(from, bytes)
+        yield* M.bump(M.packetsOut, { op: "GetAck" })
+        yield* M.bump(M.getsServed, { result: Option.isSome(found) ? (verified ? "found" : "withheld") : "not_found" })
+      })
+
+    const onGetAck = (from: AddrPort, entry: Entry) =>
+      Effect.gen(function* () {
+        const wanted = pending.wants(from, entry.dat.pubKey, entry.dat.key)
+        const verified = yield* peers.isVerified(from)
+        if (!wanted && !verified) return yield* M.bump(M.dropped, { reason: "unsolicited_get_ack" })
+        const valid = !Dat.isNotFound(entry.dat) && checkDat(entry.dat, yield* nowMs) === "Valid"
+        if (wanted) pending.deliver({ from, entry, valid })
+        yield* peers.onChallengeReply(from, entry.dat.pubKey, entry.dat.key, valid)
+      })
+
+    const onGetMyAddrPort = (from: AddrPort) =>
+      Effect.gen(function* () {
+        if (!(yield* peers.trySpendReply(from, Constants.GETMYADDRPORT_ACK_LEN))) {
+          return yield* M.bump(M.dropped, { reason: "amplification" })
+        }
+        yield* send(from, { _tag: "GetMyAddrPortAck", addr: from })
+      })
+
+    const handle = (inbound: Inbound): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        if (inbound.via === "udp") {
+          const admission = yield* peers.admit(inbound.from, inbound.payload.length)
+          if (!admission.admitted) return yield* M.bump(M.dropped, { reason: admission.reason })
+        }
+        const decoded = Codec.decode(inbound.payload)
+        if (Result.isFailure(decoded)) {
+          yield* Effect.logDebug("malformed message", decoded.failure.message)
+          return yield* M.bump(M.dropped, { reason: `malformed_${decoded.failure.reason}` })
+        }
+        const m = decoded.success
+        yield* M.bump(M.packetsIn, { op: m._tag, via: inbound.via })
+        if (inbound.via === "tcp") {
+          // The side channel carries PUTs only (PROTOCOL 2.1); its source port is not a UDP address.
+          if (m._tag === "Put") return yield* onPut(inbound, m.entry)
+          return yield* M.bump(M.dropped, { reason: "tcp_not_put" })
+        }
+        switch (m._tag) {
+          case "Ping":
+            return yield* onPing(inbound.from, m)
+          case "Pong":
+            return yield* onPong(inbound.from, m)
+          case "Put":
+            return yield* onPut(inbound, m.entry)
+          case "Get":
+            return yield* onGet(inbound.from, m)
+          case "GetAck":
+            return yield* onGetAck(inbound.from, m.entry)
+          case "GetMyAddrPort":
+            return yield* onGetMyAddrPort(inbound.from)
+          case "GetMyAddrPortAck":
+            return yield* Effect.asVoid(peers.setOwnAddress(inbound.from, m.addr))
+        }
+      }).pipe(
+        // A bug in one handler must not stop the node: log it, count it, and go on.
+        Effect.catchCause((cause) =>
+          Effect.andThen(Effect.logError("handler failed", cause), M.bump(M.dropped, { reason: "handler_error" }))
+        )
+      )
+
+    yield* Effect.forkScoped(
+      Effect.forever(Effect.flatMap(transport.receive, (batch) => Effect.forEach(batch, handle, { discard: true })))
+    )
+
+    // ------------------------------------------------------------------------------------------------
+    // Periodic work.
+
+    const every = (periodMs: number, work: Effect.Effect<void>) =>
+      Effect.forkScoped(
+        work.pipe(
+          Effect.catchCause((cause) => Effect.logError("periodic work failed", cause)),
+          Effect.repeat(Schedule.spaced(periodMs))
+        )
+      )
+
+    const tick = Effect.gen(function* () {
+      const result = yield* peers.tick
+      if (result.pings.length === 0) return
+      const stats = yield* store.stats
+      for (const ping of result.pings) {
+        yield* send(ping.to, {
+          _tag: "Ping",
+          challenge: ping.challenge,
+          used: BigInt(stats.usedBytes),
+          capacity: BigInt(stats.capacityBytes)
+        })
+      }
+    })
+    yield* every(options.tickEveryMs ?? 250, tick)
+
+    yield* every(
+      options.storageChallengeEveryMs ?? Constants.STORAGE_CHALLENGE_EVERY_MS,
+      Effect.gen(function* () {
+        for (const c of yield* peers.pickChallenges) yield* send(c.to, { _tag: "Get", pubKey: c.pubKey, key: c.key })
+      })
+    )
+
+    let ownAddressKnown = false
+    yield* Effect.forkScoped(
+      Effect.gen(function* () {
+        const edge = yield* peers.edgeForAddrQuery
+        if (Option.isSome(edge)) yield* send(edge.value, { _tag: "GetMyAddrPort" })
+        const snapshot = yield* peers.snapshot
+        ownAddressKnown ||= snapshot.length > 0 && (yield* peers.isOwnAddress(transport.localAddress))
+        yield* Effect.sleep(ownAddressKnown ? (options.addrQueryEveryMs ?? Constants.GETMYADDRPORT_EVERY_MS) : ADDR_RETRY_MS)
+      }).pipe(Effect.forever)
+    )
+
+    yield* every(options.replicateEveryMs ?? 30_000, replicate)
+
+    const compactEveryMs = options.compactEveryMs ?? 10 * 60_000
+    if (compactEveryMs > 0) {
+      yield* Effect.forkScoped(
+        Effect.gen(function* () {
+          const live = yield* Stream.runCollect(store.entries)
+          const report = yield* backup.compact(live)
+          yield* Effect.logInfo("backup compacted").pipe(Effect.annotateLogs({ records: report.records }))
+        }).pipe(
+          Effect.catchCause((cause) => Effect.logError("backup compaction failed", cause)),
+          Effect.delay(compactEveryMs),
+          Effect.forever
+        )
+      )
+    }
+
+    const status = Effect.gen(function* () {
+      const snapshot = yield* peers.snapshot
+      return {
+        nodeId: signer.nodeId,
+        publicKey: signer.publicKey,
+        localAddress: transport.localAddress,
+        ownAddress: Option.none(),
+        peersActive: snapshot.filter((p) => p.active).length,
+        peersTotal: snapshot.length,
+        store: yield* store.stats,
+        uptimeMs: (yield* nowMs) - startedMs
+      } satisfies NodeStatus
+    })
+
+    return DaveNode.of({
+      nodeId: signer.nodeId,
+      publicKey: signer.publicKey,
+      localAddress: transport.localAddress,
+      put,
+      get,
+      status,
+      peers: peers.snapshot
+    })
+  })
+
+export const layer = (
+  options: DaveNodeOptions = {}
+): Layer.Layer<
+  DaveNode,
+  never,
+  Transport | PeerTableService | ShardStore.ShardStore | Backup.Backup | Signer.Signer | Verifier.Verifier | Hasher.Hasher
+> => Layer.effect(DaveNode, make(options))

@@ -1,0 +1,116 @@
+import { Backup } from "@dave/backup"
+import { DatSigning, Hasher, Signer, Verifier, Work } from "@dave/crypto"
+import { DaveNode, UdpTransport } from "@dave/network"
+import { PeerTable } from "@dave/peers"
+import { type AddrPort, Address, type Message, NodeId } from "@dave/protocol"
+import { ShardStore } from "@dave/store"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { Context, Effect, Layer, type Scope } from "effect"
+
+/** Test helpers: real nodes on ::1 in this process, each with its own sockets and layers. */
+
+export interface TestNode {
+  readonly node: DaveNode.DaveNodeShape
+  readonly peers: PeerTable.PeerTable["Service"]
+  readonly store: ShardStore.ShardStore["Service"]
+  readonly seed: Uint8Array
+  readonly address: AddrPort
+}
+
+export interface StartOptions {
+  readonly seed: Uint8Array
+  readonly port?: number
+  readonly edges?: ReadonlyArray<AddrPort>
+  readonly backupPath?: string
+  readonly capacityBytes?: number
+  readonly node?: DaveNode.DaveNodeOptions
+  readonly peers?: PeerTable.MakeOptions
+}
+
+/** A seed whose first byte is `n` (so node IDs differ in their low byte). */
+export const seedOf = (n: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? n : (n * 7 + i) & 0xff))
+
+export const publicKeyOf = (seed: Uint8Array): Effect.Effect<Uint8Array> =>
+  Effect.map(Effect.orDie(Signer.makeNative(seed)), (s) => s.publicKey)
+
+export const startNode = (options: StartOptions): Effect.Effect<TestNode, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const publicKey = yield* publicKeyOf(options.seed)
+    const backupLayer =
+      options.backupPath === undefined
+        ? Backup.layerDisabled
+        : Backup.layer({ path: options.backupPath, flushIntervalMs: 100 }).pipe(Layer.provide(NodeFileSystem.layer))
+    const deps = Layer.mergeAll(
+      UdpTransport.layer({ host: "::1", port: options.port ?? 0 }),
+      PeerTable.layerTest({ selfPublicKey: publicKey, metricAttributes: { node: String(options.seed[0]) }, ...options.peers }),
+      ShardStore.layer({ capacityBytes: options.capacityBytes ?? 64 * 1024 * 1024, nodeId: NodeId.fromPublicKey(publicKey) }),
+      backupLayer,
+      Signer.layerNative(options.seed),
+      Verifier.layerNative(),
+      Hasher.layerWasm
+    )
+    const layer = Layer.provideMerge(DaveNode.layer({ edges: options.edges ?? [], ...options.node }), deps)
+    const context = yield* Layer.build(Layer.fresh(layer)).pipe(Effect.orDie)
+    const node = Context.get(context, DaveNode.DaveNode)
+    return {
+      node,
+      peers: Context.get(context, PeerTable.PeerTable),
+      store: Context.get(context, ShardStore.ShardStore),
+      seed: options.seed,
+      address: node.localAddress
+    }
+  })
+
+/** Starts `count` nodes; node 0 is every other node's edge. */
+export const startCluster = (
+  count: number,
+  options: Omit<StartOptions, "seed" | "edges"> = {}
+): Effect.Effect<ReadonlyArray<TestNode>, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const first = yield* startNode({ ...options, seed: seedOf(1) })
+    const rest = yield* Effect.forEach(Array.from({ length: count - 1 }, (_, i) => i + 2), (n) =>
+      startNode({ ...options, seed: seedOf(n), edges: [first.address] })
+    )
+    return [first, ...rest]
+  })
+
+/** Polls `check` every 100 ms until it holds or `timeoutMs` passes. */
+export const eventually = <E, R>(
+  what: string,
+  timeoutMs: number,
+  check: Effect.Effect<boolean, E, R>
+): Effect.Effect<void, E | Error, R> =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      if (yield* check) return
+      yield* Effect.sleep(100)
+    }
+    return yield* Effect.fail(new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`))
+  })
+
+/** Whether every node sees all the others active. */
+export const fullyConnected = (nodes: ReadonlyArray<TestNode>) =>
+  Effect.map(
+    Effect.forEach(nodes, (n) => n.peers.active),
+    (actives) => actives.every((a) => a.length >= nodes.length - 1)
+  )
+
+/** A signed dat by the author `seed`, with the minimum work. */
+export const signedDat = (
+  seed: Uint8Array,
+  key: string,
+  value: string,
+  timeMs: number
+): Effect.Effect<Message.Dat> =>
+  DatSigning.signDat({
+    key: new TextEncoder().encode(key),
+    value: new TextEncoder().encode(value),
+    timeMs,
+    difficulty: 8
+  }).pipe(
+    Effect.provide(Layer.mergeAll(Signer.layerNative(seed), Work.layerSingleThread).pipe(Layer.provideMerge(Hasher.layerWasm))),
+    Effect.orDie
+  )
+
+export const addrString = Address.toString
