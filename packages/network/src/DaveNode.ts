@@ -77,6 +77,12 @@ export class PutRefused extends Data.TaggedError("PutRefused")<{
 
 export class ReadFailed extends Data.TaggedError("ReadFailed")<{ readonly reason: "TooManyReads" }> {}
 
+export interface GetOptions {
+  readonly timeoutMs?: number
+  /** Ask exactly these nodes instead of the closest replicas (and ignore our own copy). */
+  readonly targets?: ReadonlyArray<AddrPort>
+}
+
 export interface DaveNodeShape {
   readonly nodeId: bigint
   readonly publicKey: Uint8Array
@@ -84,11 +90,7 @@ export interface DaveNodeShape {
   /** Verifies a signed dat, stores it here if we are a replica, and sends it to the other replicas. */
   readonly put: (dat: Message.Dat) => Effect.Effect<PutReport, PutRefused>
   /** Reads the newest valid entry from the replicas (and our own store), repairing stale replicas. */
-  readonly get: (
-    pubKey: Uint8Array,
-    key: Uint8Array,
-    options?: { readonly timeoutMs?: number }
-  ) => Effect.Effect<Option.Option<Entry>, ReadFailed>
+  readonly get: (pubKey: Uint8Array, key: Uint8Array, options?: GetOptions) => Effect.Effect<Option.Option<Entry>, ReadFailed>
   readonly status: Effect.Effect<NodeStatus>
   readonly peers: Effect.Effect<ReadonlyArray<PeerTableCore.PeerView>>
 }
@@ -260,13 +262,15 @@ export const make = (
     const get = (
       pubKey: Uint8Array,
       key: Uint8Array,
-      getOptions?: { readonly timeoutMs?: number }
+      getOptions?: GetOptions
     ): Effect.Effect<Option.Option<Entry>, ReadFailed> =>
       Effect.gen(function* () {
         const startMs = yield* nowMs
-        const local = yield* store.get(pubKey, key)
-        const candidates = yield* peers.getTargets(NodeId.fromPublicKey(pubKey), Constants.FANOUT)
-        const targets = Replication.remoteAddrs(candidates)
+        const explicit = getOptions?.targets
+        const local = explicit === undefined ? yield* store.get(pubKey, key) : Option.none()
+        const targets =
+          explicit ??
+          Replication.remoteAddrs(yield* peers.getTargets(NodeId.fromPublicKey(pubKey), Constants.FANOUT))
         const result = yield* Reads.run(
           pending,
           { pubKey, key, targets, local, timeoutMs: getOptions?.timeoutMs ?? readTimeoutMs, graceMs: readGraceMs },
@@ -274,7 +278,7 @@ export const make = (
         ).pipe(Effect.mapError(() => new ReadFailed({ reason: "TooManyReads" })))
         if (Option.isSome(result.newest)) {
           const newest = result.newest.value
-          if (result.newerThanLocal) yield* Effect.ignore(store.put(newest))
+          if (result.newerThanLocal && explicit === undefined) yield* Effect.ignore(store.put(newest))
           yield* sendTo(result.stale, newest, "repair")
           yield* M.bump(M.repairs, {}, result.stale.length)
         }

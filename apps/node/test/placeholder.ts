@@ -1,0 +1,2 @@
+// placeholder until this app has tests
+export {}
