@@ -415,8 +415,14 @@ export const make = (
         )
       )
 
+    let lastActive = -1
     const tick = Effect.gen(function* () {
       const result = yield* peers.tick
+      const active = (yield* peers.active).length
+      if (active !== lastActive) {
+        lastActive = active
+        yield* Effect.logInfo("peers").pipe(Effect.annotateLogs({ active, dropped: result.dropped.length }))
+      }
       if (result.pings.length === 0) return
       const stats = yield* store.stats
       for (const ping of result.pings) {

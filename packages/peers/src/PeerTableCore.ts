@@ -181,6 +181,31 @@ interface ActiveCache {
   readonly cumulative: Float64Array
   /** addr key → position in `peers`. */
   readonly index: ReadonlyMap<string, number>
+  /** Verified peers that solved recently, activated or not: what PONG address lists sample. */
+  readonly live: SamplePool
+}
+
+interface SamplePool {
+  readonly peers: ReadonlyArray<Peer>
+  readonly scores: Float64Array
+  readonly cumulative: Float64Array
+  readonly index: ReadonlyMap<string, number>
+}
+
+const samplePool = (peers: ReadonlyArray<Peer>, score: (p: Peer) => number): SamplePool => {
+  const n = peers.length
+  const scores = new Float64Array(n)
+  const cumulative = new Float64Array(n)
+  const index = new Map<string, number>()
+  let total = 0
+  for (let i = 0; i < n; i++) {
+    const p = peers[i]!
+    scores[i] = score(p)
+    total += Reliability.weight(scores[i]!)
+    cumulative[i] = total
+    index.set(p.key, i)
+  }
+  return { peers, scores, cumulative, index }
 }
 
 interface Peer {
@@ -514,7 +539,8 @@ export class PeerTableCore {
       if (p.usedBytes > p.capacityBytes) p.usedBytes = p.capacityBytes
     }
     if (p?.pubKey !== undefined) {
-      const addrs = this.#isActive(p, nowMs) ? this.sampleAddrs(Constants.NPEER_LIMIT, [from], nowMs, rng) : []
+      // A verified requester gets addresses at once (13.9 withholds them only from unverified ones).
+      const addrs = this.sampleAddrs(Constants.NPEER_LIMIT, [from], nowMs, rng)
       return { replyAllowed: true, addrs }
     }
     const reserve = p !== undefined && p.origin === "inbound" && p.nextPingMs <= nowMs ? Constants.PING_LEN : 0
@@ -870,10 +896,15 @@ export class PeerTableCore {
     if (c !== undefined && c.version === this.#version && nowMs >= c.builtMs && nowMs < c.validUntilMs) return c
     const o = this.options
     const peers: Array<Peer> = []
+    const live: Array<Peer> = []
     let validUntilMs = nowMs + 1_000
     for (const p of this.#peers.values()) {
       if (p.lastSolvedMs === undefined) continue
       const inactiveAtMs = p.lastSolvedMs + o.deactivateAfterMs * this.#scale(p)
+      if (nowMs < inactiveAtMs && !(p.origin === "edge" && this.#isOwnKey(p.key))) {
+        live.push(p)
+        validUntilMs = Math.min(validUntilMs, inactiveAtMs)
+      }
       if (this.#isActive(p, nowMs)) {
         peers.push(p)
         validUntilMs = Math.min(validUntilMs, inactiveAtMs)
@@ -881,26 +912,17 @@ export class PeerTableCore {
         validUntilMs = Math.min(validUntilMs, p.addedMs + o.activateAfterMs)
       }
     }
-    const n = peers.length
-    const scores = new Float64Array(n)
-    const cumulative = new Float64Array(n)
-    const index = new Map<string, number>()
-    let total = 0
-    for (let i = 0; i < n; i++) {
-      const p = peers[i]!
-      scores[i] = this.#score(p, nowMs)
-      total += Reliability.weight(scores[i]!)
-      cumulative[i] = total
-      index.set(p.key, i)
-    }
+    const score = (p: Peer) => this.#score(p, nowMs)
+    const active = samplePool(peers, score)
     const cache: ActiveCache = {
       version: this.#version,
       builtMs: nowMs,
       validUntilMs,
       peers,
-      scores,
-      cumulative,
-      index
+      scores: active.scores,
+      cumulative: active.cumulative,
+      index: active.index,
+      live: samplePool(live, score)
     }
     this.#cache = cache
     return cache
@@ -996,13 +1018,15 @@ export class PeerTableCore {
   }
 
   /**
-   * Up to `count` (at most 12) active peer addresses for a PONG, without `exclude`, sampled without
+   * Up to `count` (at most 12) addresses of live peers for a PONG, without `exclude`, sampled without
    * replacement with weights that grow with reliability: each pick is drawn in proportion to weight
-   * among the peers not yet picked.
+   * among the peers not yet picked. Live = answered one of our challenges within its active window,
+   * whether or not its activation delay has passed: it proved its key and that it is there, and
+   * listing it early lets a new network form in one activation delay instead of two.
    */
   sampleAddrs(count: number, exclude: ReadonlyArray<AddrPort>, nowMs: number, rng: Rng): ReadonlyArray<AddrPort> {
     const limit = Math.min(Constants.NPEER_LIMIT, Math.max(0, Math.floor(count)))
-    const c = this.#active(nowMs)
+    const c = this.#active(nowMs).live
     const n = c.peers.length
     const skip = new Set<number>()
     for (const a of exclude) {

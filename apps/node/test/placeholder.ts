@@ -1,2 +1,0 @@
-// placeholder until this app has tests
-export {}

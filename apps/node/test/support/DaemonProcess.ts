@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Path from "node:path"
+import { type AddrPort, Address } from "@dave/protocol"
+import { Effect, type Scope } from "effect"
+
+/** A real daemon process on loopback, its JSON log lines, and ways to stop it. */
+
+const MAIN = Path.resolve(import.meta.dirname, "../../src/main.ts")
+
+export interface LogLine {
+  readonly message: string
+  readonly level: string
+  readonly annotations: Record<string, unknown>
+}
+
+export interface DaemonProcess {
+  readonly child: ChildProcess
+  readonly address: AddrPort
+  readonly nodeId: bigint
+  readonly publicKey: Uint8Array
+  readonly logs: ReadonlyArray<LogLine>
+  /** Resolves with the first log line (already seen or future) matching `test`. */
+  readonly waitForLog: (test: (line: LogLine) => boolean, timeoutMs: number) => Effect.Effect<LogLine, Error>
+  readonly kill: (signal: NodeJS.Signals) => Effect.Effect<number | null>
+  readonly exited: () => boolean
+}
+
+/** Starts `node src/main.ts ...args` and waits for its "listening" line; killed with the scope. */
+export const start = (args: ReadonlyArray<string>, timeoutMs = 20_000): Effect.Effect<DaemonProcess, Error, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.gen(function* () {
+      const child = spawn(process.execPath, ["--conditions=source", MAIN, ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, DAVE_EDGES: "" }
+      })
+      const logs: Array<LogLine> = []
+      const waiters = new Set<(line: LogLine) => void>()
+      let buffered = ""
+      let exitCode: number | null | undefined
+      child.stderr!.setEncoding("utf8")
+      child.stderr!.on("data", (chunk: string) => {
+        buffered += chunk
+        const lines = buffered.split("\n")
+        buffered = lines.pop()!
+        for (const text of lines) {
+          if (!text.startsWith("{")) continue
+          const line = JSON.parse(text) as LogLine
+          logs.push(line)
+          for (const w of waiters) w(line)
+        }
+      })
+      const exit = new Promise<number | null>((resolve) =>
+        child.on("exit", (code) => {
+          exitCode = code
+          resolve(code)
+        })
+      )
+      const waitForLog = (test: (line: LogLine) => boolean, waitMs: number) =>
+        Effect.callback<LogLine, Error>((resume) => {
+          const seen = logs.find(test)
+          if (seen !== undefined) return resume(Effect.succeed(seen))
+          const waiter = (line: LogLine) => {
+            if (!test(line)) return
+            waiters.delete(waiter)
+            resume(Effect.succeed(line))
+          }
+          waiters.add(waiter)
+          return Effect.sync(() => waiters.delete(waiter))
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: waitMs,
+            orElse: () => Effect.fail(new Error(`no matching log line within ${waitMs} ms; last: ${JSON.stringify(logs.slice(-3))}`))
+          })
+        )
+      const listening = yield* waitForLog((l) => l.message === "listening", timeoutMs)
+      const a = listening.annotations
+      const address = Address.parse(String(a.address))!
+      return {
+        child,
+        address,
+        nodeId: BigInt(String(a.nodeId)),
+        publicKey: Uint8Array.from(Buffer.from(String(a.publicKey), "hex")),
+        logs,
+        waitForLog,
+        kill: (signal: NodeJS.Signals) =>
+          Effect.promise(() => {
+            if (exitCode !== undefined) return Promise.resolve(exitCode)
+            child.kill(signal)
+            return exit
+          }),
+        exited: () => exitCode !== undefined
+      } satisfies DaemonProcess
+    }),
+    (d) => d.kill("SIGKILL")
+  )
+
+/** The usual flags of a test daemon on ::1 with an ephemeral port. */
+export const testArgs = (dataDir: string, edges: ReadonlyArray<AddrPort> = [], port = 0): Array<string> => [
+  "--listen",
+  `[::1]:${port}`,
+  "--data-dir",
+  dataDir,
+  "--peer-limits",
+  "loopback",
+  "--capacity",
+  "64MiB",
+  ...edges.flatMap((e) => ["--edge", Address.toString(e)])
+]

@@ -1,0 +1,68 @@
+import { Backup, type OpenError } from "@dave/backup"
+import { Hasher, type KeyFile, Signer, Verifier } from "@dave/crypto"
+import { type PeerOptions, PeerTable } from "@dave/peers"
+import { type AddrPort, NodeId } from "@dave/protocol"
+import { ShardStore } from "@dave/store"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { Layer } from "effect"
+import * as DaveNode from "./DaveNode.ts"
+import type { Transport, TransportError } from "./Transport.ts"
+import * as UdpTransport from "./UdpTransport.ts"
+
+/**
+ * A whole node in one layer: UDP transport, peer table, store, backup, native crypto and the
+ * DaveNode on top. The daemon runs one; tests and tools run several in one process.
+ */
+
+export interface StackOptions {
+  readonly keyPair: KeyFile.KeyPair
+  readonly host?: string
+  /** 0 = ephemeral. */
+  readonly port: number
+  readonly edges?: ReadonlyArray<AddrPort>
+  readonly capacityBytes: number
+  /** Undefined: no backup. */
+  readonly backupFile?: string | undefined
+  readonly backupFlushIntervalMs?: number
+  readonly peers?: PeerTable.MakeOptions
+  readonly node?: DaveNode.DaveNodeOptions
+}
+
+export type StackServices =
+  | DaveNode.DaveNode
+  | Transport
+  | PeerTable.PeerTable
+  | ShardStore.ShardStore
+  | Backup.Backup
+  | Signer.Signer
+  | Verifier.Verifier
+  | Hasher.Hasher
+
+export type StackError =
+  | TransportError
+  | PeerOptions.PeerOptionsError
+  | ShardStore.StoreOptionsError
+  | OpenError
+  | KeyFile.InvalidKeyError
+
+const depsOf = (options: StackOptions): Layer.Layer<Exclude<StackServices, DaveNode.DaveNode>, StackError> => {
+  const backup =
+    options.backupFile === undefined
+      ? Backup.layerDisabled
+      : Backup.layer({
+          path: options.backupFile,
+          ...(options.backupFlushIntervalMs === undefined ? {} : { flushIntervalMs: options.backupFlushIntervalMs })
+        }).pipe(Layer.provide(NodeFileSystem.layer))
+  return Layer.mergeAll(
+    UdpTransport.layer({ host: options.host ?? "::", port: options.port }),
+    PeerTable.layer({ ...options.peers, selfPublicKey: options.keyPair.publicKey }),
+    ShardStore.layer({ capacityBytes: options.capacityBytes, nodeId: NodeId.fromPublicKey(options.keyPair.publicKey) }),
+    backup,
+    Signer.layer(options.keyPair),
+    Verifier.layer,
+    Hasher.layer
+  )
+}
+
+export const layer = (options: StackOptions): Layer.Layer<StackServices, StackError> =>
+  Layer.provideMerge(DaveNode.layer({ edges: options.edges ?? [], ...options.node }), depsOf(options))
