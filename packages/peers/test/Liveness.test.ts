@@ -300,3 +300,32 @@ describe("own address", () => {
     expect(d.tickOnce().pings.map((p) => p.to)).toEqual([edge])
   })
 })
+
+describe("PONG address lists", () => {
+  it("list verified peers before their activation delay, and go to verified requesters at once", () => {
+    const d = new Driver(makeCore())
+    const a = verifyInbound(d, distinct(1), keyFor(1n))
+    const b = verifyInbound(d, distinct(2), keyFor(2n))
+    // Both answered a challenge a moment ago: neither is active yet (known < 5 s).
+    expect(d.core.isActive(a.addr, d.nowMs)).toBe(false)
+    const reply = d.inbound(a.addr)
+    expect(reply?.replyAllowed).toBe(true)
+    expect(reply?.addrs.map(Address.key)).toEqual([Address.key(b.addr)])
+    // A requester that never answered gets a bare PONG at most, never addresses.
+    const stranger = distinct(3)
+    const first = d.inbound(stranger)
+    const second = d.inbound(stranger)
+    expect([...(first?.addrs ?? []), ...(second?.addrs ?? [])]).toEqual([])
+  })
+
+  it("stop listing a peer once it went silent past its active window", () => {
+    const d = new Driver(makeCore())
+    const a = verifyInbound(d, distinct(1), keyFor(1n))
+    const b = verifyInbound(d, distinct(2), keyFor(2n))
+    d.setLive(b.addr, undefined)
+    d.nowMs += 3_000
+    d.setLive(a.addr, a.key)
+    d.tickOnce()
+    expect(d.inbound(a.addr)?.addrs.map(Address.key)).not.toContain(Address.key(b.addr))
+  })
+})
