@@ -48,6 +48,12 @@ export interface DaveNodeOptions {
   readonly addrQueryEveryMs?: number
   /** Period of backup compaction (default 10 min; 0 turns it off). */
   readonly compactEveryMs?: number
+  /**
+   * A light client (the CLI, @dave/client): it reads and writes through the network but holds
+   * nobody's data. It never names itself a replica, ignores PUTs sent to it, answers GETs with "not
+   * found", and lists no addresses in its PONGs.
+   */
+  readonly light?: boolean
 }
 
 export interface PutReport {
@@ -139,6 +145,7 @@ export const make = (
     const minWork = options.minWork ?? Constants.MIN_WORK
     const readTimeoutMs = options.readTimeoutMs ?? 2_000
     const readGraceMs = options.readGraceMs ?? 50
+    const light = options.light ?? false
     const pending = new PendingReads(options.maxPendingReads ?? 4_096)
     const startedMs = yield* Clock.currentTimeMillis
     const nowMs = Clock.currentTimeMillis
@@ -189,7 +196,7 @@ export const make = (
     // Writes and replication.
 
     const replicasFor = (entry: Entry) =>
-      peers.closest(Replication.targetOf(entry), Constants.FANOUT, { includeSelf: true })
+      peers.closest(Replication.targetOf(entry), Constants.FANOUT, { includeSelf: !light })
 
     /** Sends an entry to replicas, offering each a storage challenge for it (PROTOCOL 5.6). */
     const sendTo = (targets: ReadonlyArray<AddrPort>, entry: Entry, cause: string) =>
@@ -215,7 +222,7 @@ export const make = (
         const probe: Entry = { replicas: Replication.replicaIds([]), dat }
         const candidates = yield* replicasFor(probe)
         const entry: Entry = { replicas: Replication.replicaIds(candidates), dat }
-        const local = candidates.some((c) => c.self) || candidates.length === 0
+        const local = !light && (candidates.some((c) => c.self) || candidates.length === 0)
         if (local) {
           yield* store.put(entry).pipe(
             Effect.catchTag("EntryRejected", (e) =>
@@ -278,7 +285,7 @@ export const make = (
         ).pipe(Effect.mapError(() => new ReadFailed({ reason: "TooManyReads" })))
         if (Option.isSome(result.newest)) {
           const newest = result.newest.value
-          if (result.newerThanLocal && explicit === undefined) yield* Effect.ignore(store.put(newest))
+          if (result.newerThanLocal && explicit === undefined && !light) yield* Effect.ignore(store.put(newest))
           yield* sendTo(result.stale, newest, "repair")
           yield* M.bump(M.repairs, {}, result.stale.length)
         }
@@ -295,7 +302,8 @@ export const make = (
         const reply = yield* peers.onPing(from, ping)
         if (!reply.replyAllowed) return yield* M.bump(M.dropped, { reason: "amplification" })
         const answer = Challenge.answer(crypto, ping.challenge, yield* randomBytes(Constants.SALT_LEN))
-        yield* send(from, { _tag: "Pong", addrs: reply.addrs, challenge: ping.challenge, ...answer })
+        const addrs = light ? [] : reply.addrs
+        yield* send(from, { _tag: "Pong", addrs, challenge: ping.challenge, ...answer })
       })
 
     const onPong = (from: AddrPort, pong: Message.Pong) =>
@@ -308,6 +316,7 @@ export const make = (
 
     const onPut = (inbound: Inbound, entry: Entry) =>
       Effect.gen(function* () {
+        if (light) return yield* M.bump(M.dropped, { reason: "light_client_put" })
         const existing = yield* store.get(entry.dat.pubKey, entry.dat.key)
         // A byte-identical version was verified when it was stored: skip the signature check.
         if (Option.isSome(existing) && sameDat(existing.value.dat, entry.dat)) {
@@ -330,7 +339,7 @@ export const make = (
 
     const onGet = (from: AddrPort, request: Message.Get) =>
       Effect.gen(function* () {
-        const found = yield* store.get(request.pubKey, request.key)
+        const found = light ? Option.none<Entry>() : yield* store.get(request.pubKey, request.key)
         const verified = yield* peers.isVerified(from)
         // 13.9: no data toward an address that has not answered our challenges.
         const entry = Option.isSome(found) && verified ? found.value : Dat.notFound(request.pubKey, request.key)

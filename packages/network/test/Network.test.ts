@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Constants, NodeId } from "@dave/protocol"
 import { Effect, Option } from "effect"
-import { eventually, fullyConnected, seedOf, signedDat, startCluster } from "./cluster.ts"
+import { eventually, fullyConnected, seedOf, signedDat, startCluster, startNode } from "./cluster.ts"
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
 
@@ -31,6 +31,31 @@ describe("five nodes on ::1", () => {
         }
         const ids = nodes.map((n) => n.node.nodeId)
         expect(new Set(report.replicas)).toEqual(new Set(ids))
+
+        // A light client joins through one node, writes to the five replicas and reads back, holding nothing.
+        const client = yield* startNode({
+          seed: seedOf(150),
+          edges: [nodes[0]!.address],
+          node: { light: true },
+          peers: { activateAfterMs: 0 }
+        })
+        yield* eventually("the light client knows all five", 10_000, Effect.map(client.peers.active, (a) => a.length >= 5))
+        const later = yield* signedDat(author, "greeting", "hello again", Date.now() - 10)
+        const written = yield* client.node.put(later)
+        expect(written.storedLocally).toBe(false)
+        expect(written.sentTo).toHaveLength(Constants.FANOUT)
+        expect(written.replicas).not.toContain(client.node.nodeId)
+        yield* eventually(
+          "every replica holds the new version",
+          3_000,
+          Effect.map(
+            Effect.forEach(nodes, (n) => n.store.get(dat.pubKey, dat.key)),
+            (found) => found.every((e) => Option.isSome(e) && text(e.value.dat.value) === "hello again")
+          )
+        )
+        const read = yield* client.node.get(dat.pubKey, dat.key)
+        expect(Option.isSome(read) && text(read.value.dat.value)).toBe("hello again")
+        expect((yield* client.store.stats).entries).toBe(0)
         expect(NodeId.fromPublicKey(dat.pubKey)).toBeTypeOf("bigint")
       }).pipe(Effect.scoped),
     40_000
