@@ -1,0 +1,2 @@
+// placeholder until this package has tests
+export {}
