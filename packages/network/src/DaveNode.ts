@@ -1,6 +1,6 @@
 import { Backup } from "@dave/backup"
 import { Challenge, DatSigning, Hasher, Signer, Verifier } from "@dave/crypto"
-import { PeerTable, type PeerTableCore } from "@dave/peers"
+import { PeerTable, type PeerTableCore, Rng } from "@dave/peers"
 
 type PeerTableService = PeerTable.PeerTable
 import {
@@ -48,6 +48,8 @@ export interface DaveNodeOptions {
   readonly addrQueryEveryMs?: number
   /** Period of backup compaction (default 10 min; 0 turns it off). */
   readonly compactEveryMs?: number
+  /** Added to this node's metric series, e.g. `{ node: "n3" }` when many nodes share a process. */
+  readonly metricAttributes?: Readonly<Record<string, string>>
   /**
    * A light client (the CLI, @dave/client): it reads and writes through the network but holds
    * nobody's data. It never names itself a replica, ignores PUTs sent to it, answers GETs with "not
@@ -119,13 +121,6 @@ const sameDat = (a: Message.Dat, b: Message.Dat): boolean =>
   Dat.bytesEqual(a.salt, b.salt) &&
   Dat.bytesEqual(a.value, b.value)
 
-const randomBytes = (n: number): Effect.Effect<Uint8Array> =>
-  Effect.map(Effect.service(Random.Random), (random) => {
-    const out = new Uint8Array(n)
-    for (let i = 0; i < n; i++) out[i] = random.nextIntUnsafe() & 0xff
-    return out
-  })
-
 export const make = (
   options: DaveNodeOptions = {}
 ): Effect.Effect<
@@ -147,11 +142,15 @@ export const make = (
     const readGraceMs = options.readGraceMs ?? 50
     const light = options.light ?? false
     const pending = new PendingReads(options.maxPendingReads ?? 4_096)
+    const counts = new M.Counts(options.metricAttributes)
     const startedMs = yield* Clock.currentTimeMillis
     const nowMs = Clock.currentTimeMillis
 
     const send = (to: AddrPort, m: Message.Message): Effect.Effect<void> =>
-      Effect.andThen(transport.send(to, encodeOrDie(m)), M.bump(M.packetsOut, { op: m._tag }))
+      Effect.suspend(() => {
+        counts.inc("packetsOut", m._tag)
+        return transport.send(to, encodeOrDie(m))
+      })
 
     const checkDat = (dat: Message.Dat, now: number) => DatSigning.check(crypto, dat, { nowMs: now, minWork })
 
@@ -195,8 +194,20 @@ export const make = (
     // ------------------------------------------------------------------------------------------------
     // Writes and replication.
 
+    // Closest replicas per author, reused for up to a second: every PUT needs them, and the
+    // table's answer rarely changes faster than that.
+    const closestCache = new Map<bigint, { readonly atMs: number; readonly candidates: ReadonlyArray<Replication.Candidate> }>()
+    const CLOSEST_CACHE_MAX = 4_096
+    const closestFor = (target: bigint, now: number): ReadonlyArray<Replication.Candidate> => {
+      const hit = closestCache.get(target)
+      if (hit !== undefined && now - hit.atMs < 1_000 && now >= hit.atMs) return hit.candidates
+      if (closestCache.size >= CLOSEST_CACHE_MAX) closestCache.clear()
+      const candidates = peers.core.closest(target, Constants.FANOUT, now, { includeSelf: !light })
+      closestCache.set(target, { atMs: now, candidates })
+      return candidates
+    }
     const replicasFor = (entry: Entry) =>
-      peers.closest(Replication.targetOf(entry), Constants.FANOUT, { includeSelf: !light })
+      Effect.map(nowMs, (now) => closestFor(Replication.targetOf(entry), now))
 
     /** Sends an entry to replicas, offering each a storage challenge for it (PROTOCOL 5.6). */
     const sendTo = (targets: ReadonlyArray<AddrPort>, entry: Entry, cause: string) =>
@@ -210,7 +221,7 @@ export const make = (
               key: entry.dat.key,
               expiresMs: Number(entry.dat.time) + Constants.TTL_MS
             })
-            yield* M.bump(M.replicated, { cause })
+            counts.inc("replicated", cause)
           }),
         { discard: true }
       )
@@ -287,131 +298,163 @@ export const make = (
           const newest = result.newest.value
           if (result.newerThanLocal && explicit === undefined && !light) yield* Effect.ignore(store.put(newest))
           yield* sendTo(result.stale, newest, "repair")
-          yield* M.bump(M.repairs, {}, result.stale.length)
+          counts.inc("repairs", "", "", result.stale.length)
         }
-        yield* M.bump(M.reads, { result: Option.isSome(result.newest) ? "found" : "not_found" })
+        counts.inc("reads", Option.isSome(result.newest) ? "found" : "not_found")
         yield* Metric.update(M.readLatencyMs, (yield* nowMs) - startMs)
         return result.newest
       })
 
     // ------------------------------------------------------------------------------------------------
-    // Inbound dispatch.
+    // Inbound dispatch. Each message is handled synchronously against the peer table's core and the
+    // time read once per batch; only work that must wait (store writes, sends) becomes an Effect.
+    // Per-datagram Effect overhead was most of the cost of serving a GET (bench/node.ts).
 
-    const onPing = (from: AddrPort, ping: Message.Ping) =>
-      Effect.gen(function* () {
-        const reply = yield* peers.onPing(from, ping)
-        if (!reply.replyAllowed) return yield* M.bump(M.dropped, { reason: "amplification" })
-        const answer = Challenge.answer(crypto, ping.challenge, yield* randomBytes(Constants.SALT_LEN))
-        const addrs = light ? [] : reply.addrs
-        yield* send(from, { _tag: "Pong", addrs, challenge: ping.challenge, ...answer })
-      })
+    const core = peers.core
+    const rng = Rng.fromRandom(yield* Effect.service(Random.Random), core.options.challengeBytes)
+    const verifyAnswer = (challenge: Uint8Array, salt: Uint8Array, pubKey: Uint8Array, sig: Uint8Array) =>
+      Challenge.check(crypto, challenge, salt, pubKey, sig)
 
-    const onPong = (from: AddrPort, pong: Message.Pong) =>
-      Effect.gen(function* () {
-        const outcome = yield* peers.onPong(from, pong, (challenge, salt, pubKey, sig) =>
-          Effect.sync(() => Challenge.check(crypto, challenge, salt, pubKey, sig))
-        )
-        if (outcome._tag === "Rejected") yield* M.bump(M.dropped, { reason: `pong_${outcome.reason}` })
-      })
+    const sendBytes = (to: AddrPort, bytes: Uint8Array, op: string): Effect.Effect<void> => {
+      counts.inc("packetsOut", op)
+      return transport.send(to, bytes)
+    }
 
-    const onPut = (inbound: Inbound, entry: Entry) =>
-      Effect.gen(function* () {
-        if (light) return yield* M.bump(M.dropped, { reason: "light_client_put" })
+    const onPing = (from: AddrPort, ping: Message.Ping, now: number): Effect.Effect<void> | undefined => {
+      const reply = core.onPing(from, ping, now, rng)
+      if (!reply.replyAllowed) return void counts.inc("dropped", "amplification")
+      const salt = new Uint8Array(Constants.SALT_LEN)
+      rng.fillBytes(salt)
+      const answer = Challenge.answer(crypto, ping.challenge, salt)
+      const addrs = light ? [] : reply.addrs
+      return send(from, { _tag: "Pong", addrs, challenge: ping.challenge, ...answer })
+    }
+
+    const onPong = (from: AddrPort, pong: Message.Pong, now: number): undefined => {
+      const outcome = core.onPong(from, pong, now, verifyAnswer)
+      if (outcome._tag === "Rejected") counts.inc("dropped", `pong_${outcome.reason}`)
+      return undefined
+    }
+
+    const verify = (dat: Message.Dat, now: number): DatSigning.Verdict => {
+      const verdict = checkDat(dat, now)
+      counts.inc("verifications", verdict)
+      return verdict
+    }
+
+    const onPut = (inbound: Inbound, entry: Entry, now: number): Effect.Effect<void> | undefined => {
+      if (light) return void counts.inc("dropped", "light_client_put")
+      return Effect.gen(function* () {
         const existing = yield* store.get(entry.dat.pubKey, entry.dat.key)
         // A byte-identical version was verified when it was stored: skip the signature check.
         if (Option.isSome(existing) && sameDat(existing.value.dat, entry.dat)) {
-          return yield* M.bump(M.putsAccepted, { outcome: "Duplicate" })
+          return counts.inc("putsAccepted", "Duplicate")
         }
-        const verdict = checkDat(entry.dat, yield* nowMs)
-        if (verdict !== "Valid") return yield* M.bump(M.putsRejected, { reason: verdict })
+        const verdict = verify(entry.dat, now)
+        if (verdict !== "Valid") return counts.inc("putsRejected", verdict)
         const result: Result.Result<PutAccepted, EntryRejected> = yield* Effect.result(store.put(entry))
-        if (Result.isFailure(result)) return yield* M.bump(M.putsRejected, { reason: result.failure.reason })
-        yield* M.bump(M.putsAccepted, { outcome: result.success._tag })
+        if (Result.isFailure(result)) return counts.inc("putsRejected", result.failure.reason)
+        counts.inc("putsAccepted", result.success._tag)
         if (result.success._tag === "Duplicate") return
-        if (inbound.via === "udp") yield* peers.recordContribution(inbound.from)
+        if (inbound.via === "udp") core.recordContribution(inbound.from, now)
         // Fill the gaps of the writer's view: our closest replicas that its list does not name.
-        const candidates = yield* replicasFor(entry)
+        const candidates = closestFor(Replication.targetOf(entry), now)
         const fresh = Replication.remoteAddrs(Replication.newcomers(candidates, entry.replicas)).filter(
           (a) => inbound.via !== "udp" || a.port !== inbound.from.port || !Dat.bytesEqual(a.ip, inbound.from.ip)
         )
-        yield* sendTo(fresh, entry, "forward")
+        if (fresh.length > 0) yield* sendTo(fresh, entry, "forward")
       })
+    }
 
-    const onGet = (from: AddrPort, request: Message.Get) =>
-      Effect.gen(function* () {
-        const found = light ? Option.none<Entry>() : yield* store.get(request.pubKey, request.key)
-        const verified = yield* peers.isVerified(from)
+    const onGet = (from: AddrPort, request: Message.Get, now: number): Effect.Effect<void> | undefined => {
+      const verified = core.isVerified(from)
+      const reply = (found: Option.Option<Entry>): Effect.Effect<void> | undefined => {
         // 13.9: no data toward an address that has not answered our challenges.
         const entry = Option.isSome(found) && verified ? found.value : Dat.notFound(request.pubKey, request.key)
         const bytes = encodeOrDie({ _tag: "GetAck", entry })
-        if (!(yield* peers.trySpendReply(from, bytes.length))) return yield* M.bump(M.dropped, { reason: "amplification" })
-        yield* transport.send(from, bytes)
-        yield* M.bump(M.packetsOut, { op: "GetAck" })
-        yield* M.bump(M.getsServed, { result: Option.isSome(found) ? (verified ? "found" : "withheld") : "not_found" })
-      })
+        if (!core.trySpendReply(from, bytes.length, now)) return void counts.inc("dropped", "amplification")
+        counts.inc("getsServed", Option.isSome(found) ? (verified ? "found" : "withheld") : "not_found")
+        return sendBytes(from, bytes, "GetAck")
+      }
+      if (light) return reply(Option.none())
+      return Effect.flatMap(store.get(request.pubKey, request.key), (found) => reply(found) ?? Effect.void)
+    }
 
-    const onGetAck = (from: AddrPort, entry: Entry) =>
-      Effect.gen(function* () {
-        const wanted = pending.wants(from, entry.dat.pubKey, entry.dat.key)
-        const verified = yield* peers.isVerified(from)
-        if (!wanted && !verified) return yield* M.bump(M.dropped, { reason: "unsolicited_get_ack" })
-        const valid = !Dat.isNotFound(entry.dat) && checkDat(entry.dat, yield* nowMs) === "Valid"
-        if (wanted) pending.deliver({ from, entry, valid })
-        yield* peers.onChallengeReply(from, entry.dat.pubKey, entry.dat.key, valid)
-      })
+    const onGetAck = (from: AddrPort, entry: Entry, now: number): undefined => {
+      const wanted = pending.wants(from, entry.dat.pubKey, entry.dat.key)
+      if (!wanted && !core.isVerified(from)) return void counts.inc("dropped", "unsolicited_get_ack")
+      const valid = !Dat.isNotFound(entry.dat) && verify(entry.dat, now) === "Valid"
+      if (wanted) pending.deliver({ from, entry, valid })
+      core.onChallengeReply(from, entry.dat.pubKey, entry.dat.key, valid, now)
+      return undefined
+    }
 
-    const onGetMyAddrPort = (from: AddrPort) =>
-      Effect.gen(function* () {
-        if (!(yield* peers.trySpendReply(from, Constants.GETMYADDRPORT_ACK_LEN))) {
-          return yield* M.bump(M.dropped, { reason: "amplification" })
-        }
-        yield* send(from, { _tag: "GetMyAddrPortAck", addr: from })
-      })
+    const onGetMyAddrPort = (from: AddrPort, now: number): Effect.Effect<void> | undefined => {
+      if (!core.trySpendReply(from, Constants.GETMYADDRPORT_ACK_LEN, now)) {
+        return void counts.inc("dropped", "amplification")
+      }
+      return send(from, { _tag: "GetMyAddrPortAck", addr: from })
+    }
 
-    const handle = (inbound: Inbound): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        if (inbound.via === "udp") {
-          const admission = yield* peers.admit(inbound.from, inbound.payload.length)
-          if (!admission.admitted) return yield* M.bump(M.dropped, { reason: admission.reason })
-        }
-        const decoded = Codec.decode(inbound.payload)
-        if (Result.isFailure(decoded)) {
-          yield* Effect.logDebug("malformed message", decoded.failure.message)
-          return yield* M.bump(M.dropped, { reason: `malformed_${decoded.failure.reason}` })
-        }
-        const m = decoded.success
-        yield* M.bump(M.packetsIn, { op: m._tag, via: inbound.via })
-        if (inbound.via === "tcp") {
-          // The side channel carries PUTs only (PROTOCOL 2.1); its source port is not a UDP address.
-          if (m._tag === "Put") return yield* onPut(inbound, m.entry)
-          return yield* M.bump(M.dropped, { reason: "tcp_not_put" })
-        }
-        switch (m._tag) {
-          case "Ping":
-            return yield* onPing(inbound.from, m)
-          case "Pong":
-            return yield* onPong(inbound.from, m)
-          case "Put":
-            return yield* onPut(inbound, m.entry)
-          case "Get":
-            return yield* onGet(inbound.from, m)
-          case "GetAck":
-            return yield* onGetAck(inbound.from, m.entry)
-          case "GetMyAddrPort":
-            return yield* onGetMyAddrPort(inbound.from)
-          case "GetMyAddrPortAck":
-            return yield* Effect.asVoid(peers.setOwnAddress(inbound.from, m.addr))
-        }
-      }).pipe(
-        // A bug in one handler must not stop the node: log it, count it, and go on.
-        Effect.catchCause((cause) =>
-          Effect.andThen(Effect.logError("handler failed", cause), M.bump(M.dropped, { reason: "handler_error" }))
-        )
+    /** Handles one message; returns the Effect still to run, if any. */
+    const dispatch = (inbound: Inbound, now: number): Effect.Effect<void> | undefined => {
+      if (inbound.via === "udp") {
+        const admission = core.admit(inbound.from, inbound.payload.length, now)
+        if (!admission.admitted) return void counts.inc("dropped", admission.reason)
+      }
+      const decoded = Codec.decode(inbound.payload)
+      if (Result.isFailure(decoded)) {
+        counts.inc("dropped", `malformed_${decoded.failure.reason}`)
+        return Effect.logDebug("malformed message", decoded.failure.message)
+      }
+      const m = decoded.success
+      counts.inc("packetsIn", m._tag, inbound.via)
+      if (inbound.via === "tcp") {
+        // The side channel carries PUTs only (PROTOCOL 2.1); its source port is not a UDP address.
+        if (m._tag === "Put") return onPut(inbound, m.entry, now)
+        return void counts.inc("dropped", "tcp_not_put")
+      }
+      switch (m._tag) {
+        case "Ping":
+          return onPing(inbound.from, m, now)
+        case "Pong":
+          return onPong(inbound.from, m, now)
+        case "Put":
+          return onPut(inbound, m.entry, now)
+        case "Get":
+          return onGet(inbound.from, m, now)
+        case "GetAck":
+          return onGetAck(inbound.from, m.entry, now)
+        case "GetMyAddrPort":
+          return onGetMyAddrPort(inbound.from, now)
+        case "GetMyAddrPortAck":
+          core.setOwnAddress(inbound.from, m.addr, now)
+          return undefined
+      }
+    }
+
+    // A bug in one handler must not stop the node: log it, count it, and go on.
+    const contain = (effect: Effect.Effect<void>): Effect.Effect<void> =>
+      Effect.catchCause(effect, (cause) =>
+        Effect.sync(() => counts.inc("dropped", "handler_error")).pipe(Effect.andThen(Effect.logError("handler failed", cause)))
       )
 
-    yield* Effect.forkScoped(
-      Effect.forever(Effect.flatMap(transport.receive, (batch) => Effect.forEach(batch, handle, { discard: true })))
-    )
+    const handleBatch = (batch: ReadonlyArray<Inbound>): Effect.Effect<void> =>
+      Effect.flatMap(nowMs, (now) => {
+        const pendingWork: Array<Effect.Effect<void>> = []
+        for (const inbound of batch) {
+          try {
+            const work = dispatch(inbound, now)
+            if (work !== undefined) pendingWork.push(contain(work))
+          } catch (error) {
+            counts.inc("dropped", "handler_error")
+            pendingWork.push(Effect.logError("handler failed", error))
+          }
+        }
+        return pendingWork.length === 0 ? Effect.void : Effect.forEach(pendingWork, (w) => w, { discard: true })
+      })
+
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(transport.receive, handleBatch)))
 
     // ------------------------------------------------------------------------------------------------
     // Periodic work.
@@ -444,6 +487,8 @@ export const make = (
       }
     })
     yield* every(options.tickEveryMs ?? 250, tick)
+    yield* every(1_000, counts.flush)
+    yield* Effect.addFinalizer(() => counts.flush)
 
     yield* every(
       options.storageChallengeEveryMs ?? Constants.STORAGE_CHALLENGE_EVERY_MS,

@@ -27,6 +27,11 @@ import * as Rng from "./Rng.ts"
  */
 export interface PeerTableShape {
   readonly options: PeerOptions.PeerOptions
+  /**
+   * The core itself, for a hot path that reads the time once per batch and calls it synchronously
+   * (the node's datagram dispatch). Its counters reach the metrics at the next service call.
+   */
+  readonly core: PeerTableCore
   readonly addEdge: (addr: AddrPort) => Effect.Effect<AddResult>
   /** First call for every datagram read (loopback filter, rate limits, amplification accounting). */
   readonly admit: (from: AddrPort, sizeBytes: number) => Effect.Effect<Admission>
@@ -146,6 +151,7 @@ export const fromCore = (
 
   return {
     options: core.options,
+    core,
     addEdge: (addr) => withNow((nowMs) => core.addEdge(addr, nowMs)),
     admit: (from, sizeBytes) => withNow((nowMs) => core.admit(from, sizeBytes, nowMs)),
     onPing: (from, ping) => withNowRng((nowMs, rng) => core.onPing(from, ping, nowMs, rng)),
