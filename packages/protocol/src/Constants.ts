@@ -26,6 +26,8 @@ export const DAT_HEADER_LEN = 155
 export const ENTRY_HEADER_LEN = 45
 /** Bytes a PUT adds to key + value. */
 export const PUT_OVERHEAD = ENTRY_HEADER_LEN + DAT_HEADER_LEN
+/** Largest entry record (replicas, dat length, dat): a PUT without its 3-byte op and length header. */
+export const MAX_ENTRY_LEN = MAX_MSG_LEN - 3
 /** Largest key. */
 export const MAX_KEY_LEN = 255
 /** Largest key + value a conforming sender can put in one PUT. */

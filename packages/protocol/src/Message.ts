@@ -24,7 +24,17 @@ export const Dat = Schema.Struct({
   pubKey: bytes(C.PUBKEY_LEN),
   key: Schema.Uint8Array.check(Schema.isMaxLength(C.MAX_KEY_LEN)),
   value: Schema.Uint8Array.check(Schema.isMaxLength(C.MAX_KEY_VALUE_LEN))
-})
+}).check(
+  // One PUT carries the whole dat, so key and value share the datagram's room (PROTOCOL.md 2.5).
+  Schema.makeFilter((dat) =>
+    dat.key.length + dat.value.length <= C.MAX_KEY_VALUE_LEN
+      ? undefined
+      : {
+          path: ["value"],
+          issue: `key + value is ${dat.key.length + dat.value.length} bytes, at most ${C.MAX_KEY_VALUE_LEN}`
+        }
+  )
+)
 export type Dat = typeof Dat.Type
 
 /** A stored record and the body of PUT and GET_ACK: the dat and its replica node IDs (0 = empty). */

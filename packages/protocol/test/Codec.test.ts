@@ -1,6 +1,6 @@
+import { Address, Codec, Constants, Dat, Message, NodeId } from "@dave/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
-import { Address, Codec, Constants, Dat, type Message, NodeId } from "@dave/protocol"
 import * as V from "./fixtures/vectors.ts"
 
 const decodeOk = (bytes: Uint8Array): Message.Message => {
@@ -153,14 +153,24 @@ describe("encode errors", () => {
     const dat = { ...helloDat, key: new Uint8Array(24), value: new Uint8Array(1200) }
     const ok = Codec.encode({ _tag: "Put", entry: { replicas: [0n, 0n, 0n, 0n, 0n], dat } })
     expect(Result.isSuccess(ok) && ok.success.length).toBe(Constants.MAX_MSG_LEN)
-    const big = Codec.encode({ _tag: "Put", entry: { replicas: [0n, 0n, 0n, 0n, 0n], dat: { ...dat, value: new Uint8Array(1201) } } })
+    const big = Codec.encode({
+      _tag: "Put",
+      entry: { replicas: [0n, 0n, 0n, 0n, 0n], dat: { ...dat, value: new Uint8Array(1201) } }
+    })
     expect(Result.isFailure(big) && big.failure.reason).toBe("ValueTooLong")
   })
   it("refuses wrong field sizes, too many addresses and bad ports", () => {
     const r1 = Codec.encode({ _tag: "Get", pubKey: new Uint8Array(31), key: V.datKey })
     expect(Result.isFailure(r1) && r1.failure.field).toBe("pubKey")
     const addr = { ip: V.loopbackV6, port: 1 }
-    const pong = { _tag: "Pong", addrs: Array(13).fill(addr), challenge: V.pingChallenge, salt: V.pongSalt, pubKey: V.publicKey, sig: V.pongSig } as const
+    const pong = {
+      _tag: "Pong",
+      addrs: Array(13).fill(addr),
+      challenge: V.pingChallenge,
+      salt: V.pongSalt,
+      pubKey: V.publicKey,
+      sig: V.pongSig
+    } as const
     const r2 = Codec.encode(pong)
     expect(Result.isFailure(r2) && r2.failure.reason).toBe("TooManyAddrs")
     const r3 = Codec.encode({ _tag: "GetMyAddrPortAck", addr: { ip: V.loopbackV6, port: 70000 } })
@@ -183,5 +193,92 @@ describe("Address", () => {
     for (const s of ["", "1.2.3.4", "::1:5", "[::1]:70000", "[::1]:x", "300.1.1.1:5", "[zz]:1"]) {
       expect(Address.parse(s), s).toBeUndefined()
     }
+  })
+})
+
+describe("regressions found in review", () => {
+  const record = (keyLen: number, valueLen: number) => {
+    // An entry record built by hand, lengths consistent, bypassing the encoder's size checks.
+    const datLen = Constants.DAT_HEADER_LEN + keyLen + valueLen
+    const b = new Uint8Array(42 + datLen)
+    b[40] = datLen & 0xff
+    b[41] = datLen >>> 8
+    b[42 + 152] = keyLen
+    b[42 + 153 + keyLen] = valueLen & 0xff
+    b[42 + 154 + keyLen] = valueLen >>> 8
+    return b
+  }
+
+  it("decodeEntry refuses a record larger than any PUT, so every decoded entry encodes again", () => {
+    const largest = Codec.decodeEntry(record(255, Constants.MAX_KEY_VALUE_LEN - 255))
+    expect(Result.isSuccess(largest)).toBe(true)
+    if (Result.isSuccess(largest)) expect(Result.isSuccess(Codec.encodeEntry(largest.success))).toBe(true)
+    for (const [k, v] of [
+      [255, Constants.MAX_KEY_VALUE_LEN - 254],
+      [255, 60_000]
+    ] as const) {
+      const r = Codec.decodeEntry(record(k, v))
+      expect(Result.isFailure(r) && r.failure).toMatchObject({
+        reason: "TooLong",
+        field: "entry",
+        offset: Constants.MAX_ENTRY_LEN
+      })
+    }
+  })
+
+  it("Message.validate refuses key + value over 1224 bytes, as encode does", () => {
+    const put = (key: number, value: number): Message.Message => ({
+      _tag: "Put",
+      entry: {
+        replicas: [0n, 0n, 0n, 0n, 0n],
+        dat: { ...helloDat, key: new Uint8Array(key), value: new Uint8Array(value) }
+      }
+    })
+    expect(Result.isSuccess(Message.validate(put(255, 969)))).toBe(true)
+    expect(Result.isSuccess(Codec.encode(put(255, 969)))).toBe(true)
+    expect(Result.isFailure(Message.validate(put(255, 970)))).toBe(true)
+    expect(Result.isFailure(Codec.encode(put(255, 970)))).toBe(true)
+  })
+
+  it("Address.parse takes only dotted-quad IPv4, not the legacy forms (octal 010 would be 8)", () => {
+    for (const s of [
+      "010.0.0.1:5",
+      "127.1:5",
+      "0x7f.0.0.1:5",
+      "1:5",
+      "4294967295:5",
+      "[1.2.3.4]:5",
+      "1.2.3.4%eth0:5"
+    ]) {
+      expect(Address.parse(s), s).toBeUndefined()
+    }
+    expect(Address.parse("[::ffff:010.0.0.1]:5")).toBeUndefined()
+    expect(Address.parseIp("0x7f.0.0.1")).toBeUndefined()
+    expect(Address.toString(Address.parse("10.0.0.1:5")!)).toBe("[::ffff:10.0.0.1]:5")
+    expect(Address.equals(Address.parse("10.0.0.1:5")!, Address.parse("[::ffff:10.0.0.1]:5")!)).toBe(true)
+    expect(Address.toString(Address.parse("[fe80::1%eth0]:7")!)).toBe("[fe80::1]:7")
+  })
+
+  it("printing an address with an IP of the wrong length does not throw", () => {
+    expect(Address.ipToString(Uint8Array.of(1, 2, 3, 4))).toBe("invalid-ip:01020304")
+    expect(Address.toString({ ip: new Uint8Array(17), port: 9 })).toBe(`[invalid-ip:${"00".repeat(17)}]:9`)
+  })
+
+  it("encode refuses a value built around the types instead of throwing", () => {
+    const r = Codec.encode({ _tag: "PutAck" } as unknown as Message.Message)
+    expect(Result.isFailure(r) && r.failure.field).toBe("_tag")
+    const bigTime = Codec.encode({
+      _tag: "Put",
+      entry: { replicas: [0n, 0n, 0n, 0n, 0n], dat: { ...helloDat, time: 1 as unknown as bigint } }
+    })
+    expect(Result.isFailure(bigTime) && bigTime.failure).toMatchObject({ reason: "OutOfRange", field: "dat.time" })
+    const replica = Codec.encode({ _tag: "Put", entry: { replicas: [0n, 0n, 1n << 64n, 0n, 0n], dat: helloDat } })
+    expect(Result.isFailure(replica) && replica.failure).toMatchObject({ reason: "OutOfRange", field: "replicas[2]" })
+  })
+
+  it("decoding a Buffer gives plain Uint8Array views into it", () => {
+    const m = decodeOk(Buffer.from(V.put))
+    expect(m._tag === "Put" && m.entry.dat.value.constructor).toBe(Uint8Array)
+    expect(m).toEqual({ _tag: "Put", entry: { replicas: [1n, 2n, 3n, 4n, 5n], dat: helloDat } })
   })
 })
