@@ -367,17 +367,22 @@ export const make = (
     }
 
     const onGet = (from: AddrPort, request: Message.Get, now: number): Effect.Effect<void> | undefined => {
+      // 13.9: no data toward an address that has not answered our challenges.
       const verified = core.isVerified(from)
-      const reply = (found: Option.Option<Entry>): Effect.Effect<void> | undefined => {
-        // 13.9: no data toward an address that has not answered our challenges.
-        const entry = Option.isSome(found) && verified ? found.value : Dat.notFound(request.pubKey, request.key)
-        const bytes = encodeOrDie({ _tag: "GetAck", entry })
-        if (!core.trySpendReply(from, bytes.length, now)) return void counts.inc("dropped", "amplification")
-        counts.inc("getsServed", Option.isSome(found) ? (verified ? "found" : "withheld") : "not_found")
-        return sendBytes(from, bytes, "GetAck")
+      const record = light || !verified ? undefined : store.getRecordUnsafe(request.pubKey, request.key, 3)
+      let bytes: Uint8Array
+      if (record !== undefined) {
+        // The stored record is the GET_ACK body: add the op and entry length, no decode or encode.
+        record[0] = Constants.Op.GetAck
+        record[1] = (record.length - 3) & 0xff
+        record[2] = (record.length - 3) >>> 8
+        bytes = record
+      } else {
+        bytes = encodeOrDie({ _tag: "GetAck", entry: Dat.notFound(request.pubKey, request.key) })
       }
-      if (light) return reply(Option.none())
-      return Effect.flatMap(store.get(request.pubKey, request.key), (found) => reply(found) ?? Effect.void)
+      if (!core.trySpendReply(from, bytes.length, now)) return void counts.inc("dropped", "amplification")
+      counts.inc("getsServed", record !== undefined ? "found" : verified ? "not_found" : "unverified")
+      return sendBytes(from, bytes, "GetAck")
     }
 
     const onGetAck = (from: AddrPort, entry: Entry, now: number): undefined => {

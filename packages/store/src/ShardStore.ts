@@ -84,6 +84,11 @@ export interface ShardStoreShape {
   ) => Effect.Effect<ReadonlyArray<Result.Result<PutAccepted, EntryRejected>>>
   /** A copy of the stored entry, if any. */
   readonly get: (pubKey: Uint8Array, key: Uint8Array) => Effect.Effect<Option.Option<Entry>>
+  /**
+   * For a hot path (serving GETs): a copy of the stored record, Codec.encodeEntry format, placed
+   * after `headroomBytes` free bytes; undefined when absent. Synchronous, hence Unsafe.
+   */
+  readonly getRecordUnsafe: (pubKey: Uint8Array, key: Uint8Array, headroomBytes: number) => Uint8Array | undefined
   /** Removes an entry; whether it was there. */
   readonly remove: (pubKey: Uint8Array, key: Uint8Array) => Effect.Effect<boolean>
   /** Rewrites the replica list of a stored entry; whether it was there. */
@@ -271,7 +276,9 @@ export const make = (options: ShardStoreOptions): Effect.Effect<ShardStoreShape,
       )
     }
 
-    return ShardStore.of({ put, putAll, get, remove, setReplicas, pruneExpired, stats, entries, changes })
+    const getRecordUnsafe = (pubKey: Uint8Array, key: Uint8Array, headroomBytes: number) =>
+      core.getRecord(pubKey, key, headroomBytes)
+    return ShardStore.of({ put, putAll, get, getRecordUnsafe, remove, setReplicas, pruneExpired, stats, entries, changes })
   })
 
 /** The store with the given options. */

@@ -136,6 +136,19 @@ export class StoreCore {
     return slot < 0 ? undefined : decodeRecord(this.record(slot).slice())
   }
 
+  /**
+   * A copy of the stored record (Codec.encodeEntry format) after `headroomBytes` free bytes, so a
+   * caller can prepend a message header and send it without decoding and re-encoding the entry.
+   */
+  getRecord(pubKey: Uint8Array, key: Uint8Array, headroomBytes: number): Uint8Array | undefined {
+    const slot = this.lookup(pubKey, key)
+    if (slot < 0) return undefined
+    const record = this.record(slot)
+    const out = new Uint8Array(headroomBytes + record.length)
+    out.set(record, headroomBytes)
+    return out
+  }
+
   /** Decoded copies of every entry of one shard. */
   shardEntries(shard: number): Array<Entry> {
     return this.indexes[shard]!.slotsInShard().map((slot) => decodeRecord(this.record(slot).slice()))

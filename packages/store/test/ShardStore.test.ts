@@ -75,6 +75,21 @@ describe("ShardStore reads and writes", () => {
     )
   )
 
+  it.effect("getRecordUnsafe copies the encoded record after the requested headroom", () =>
+    withStore({}, (store) =>
+      Effect.gen(function* () {
+        const e = entry(near, "k", T0)
+        yield* store.put(e)
+        const out = store.getRecordUnsafe(near, text("k"), 3)!
+        assert.deepStrictEqual(Array.from(out.subarray(0, 3)), [0, 0, 0])
+        assert.strictEqual(hex(out.subarray(3)), encoded(e))
+        out.fill(9)
+        assert.strictEqual(hex(store.getRecordUnsafe(near, text("k"), 0)!), encoded(e))
+        assert.isUndefined(store.getRecordUnsafe(near, text("missing"), 3))
+      })
+    )
+  )
+
   it.effect("update rules: later time wins, equal time goes to the greater work, identical is Duplicate", () =>
     withStore({}, (store) =>
       Effect.gen(function* () {
