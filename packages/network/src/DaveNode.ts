@@ -1,5 +1,5 @@
 import { Backup } from "@dave/backup"
-import { Challenge, DatSigning, Hasher, Signer, Verifier } from "@dave/crypto"
+import { Challenge, DatSigning, Hasher, Signer, Verifier, VerifyPool } from "@dave/crypto"
 import { PeerTable, type PeerTableCore, Rng } from "@dave/peers"
 
 type PeerTableService = PeerTable.PeerTable
@@ -13,7 +13,7 @@ import {
   NodeId
 } from "@dave/protocol"
 import { type EntryRejected, type PutAccepted, ShardStore } from "@dave/store"
-import { Clock, Context, Data, Effect, Layer, Metric, Option, PubSub, Random, Result, Schedule, type Scope, Stream } from "effect"
+import { Clock, Context, Data, Effect, Layer, Metric, Option, PubSub, Queue, Random, Result, Schedule, type Scope, Stream } from "effect"
 import * as M from "./NodeMetrics.ts"
 import { PendingReads } from "./PendingReads.ts"
 import * as Reads from "./Reads.ts"
@@ -46,6 +46,8 @@ export interface DaveNodeOptions {
   readonly replicateEveryMs?: number
   /** Period of the own-address query to an edge (default 10 min; every 5 s until first learned). */
   readonly addrQueryEveryMs?: number
+  /** PUTs waiting for verification before new ones are dropped (default 4096). */
+  readonly maxQueuedPuts?: number
   /** Period of backup compaction (default 10 min; 0 turns it off). */
   readonly compactEveryMs?: number
   /** Added to this node's metric series, e.g. `{ node: "n3" }` when many nodes share a process. */
@@ -107,26 +109,24 @@ export class DaveNode extends Context.Service<DaveNode, DaveNodeShape>()("@dave/
 
 const ADDR_RETRY_MS = 5_000
 
+/** A PUT that passed the cheap checks, waiting for its work and signature to be verified. */
+interface PutJob {
+  readonly inbound: Inbound
+  readonly entry: Entry
+}
+
 const encodeOrDie = (m: Message.Message): Uint8Array => {
   const r = Codec.encode(m)
   if (Result.isFailure(r)) throw new Error(`bug: cannot encode our own ${m._tag}: ${r.failure.message}`)
   return r.success
 }
 
-/** Whether two dats are the same version byte for byte (then the signature was checked before). */
-const sameDat = (a: Message.Dat, b: Message.Dat): boolean =>
-  a.time === b.time &&
-  Dat.bytesEqual(a.sig, b.sig) &&
-  Dat.bytesEqual(a.work, b.work) &&
-  Dat.bytesEqual(a.salt, b.salt) &&
-  Dat.bytesEqual(a.value, b.value)
-
 export const make = (
   options: DaveNodeOptions = {}
 ): Effect.Effect<
   DaveNodeShape,
   never,
-  Transport | PeerTableService | ShardStore.ShardStore | Backup.Backup | Signer.Signer | Verifier.Verifier | Hasher.Hasher | Scope.Scope
+  Transport | PeerTableService | ShardStore.ShardStore | Backup.Backup | Signer.Signer | Verifier.Verifier | Hasher.Hasher | VerifyPool.VerifyPool | Scope.Scope
 > =>
   Effect.gen(function* () {
     const transport = yield* Transport
@@ -136,6 +136,7 @@ export const make = (
     const signer = yield* Signer.Signer
     const verifier = yield* Verifier.Verifier
     const hasher = yield* Hasher.Hasher
+    const pool = yield* VerifyPool.VerifyPool
     const crypto = { signer, verifier, hasher }
     const minWork = options.minWork ?? Constants.MIN_WORK
     const readTimeoutMs = options.readTimeoutMs ?? 2_000
@@ -336,22 +337,32 @@ export const make = (
       return undefined
     }
 
+    const putQueue = yield* Queue.bounded<PutJob>(options.maxQueuedPuts ?? 4_096)
     const verify = (dat: Message.Dat, now: number): DatSigning.Verdict => {
       const verdict = checkDat(dat, now)
       counts.inc("verifications", verdict)
       return verdict
     }
 
-    const onPut = (inbound: Inbound, entry: Entry, now: number): Effect.Effect<void> | undefined => {
+    /**
+     * PUTs pass cheap checks here, then wait in a bounded queue for the VerifyPool, which checks work
+     * and signatures on another core while this loop goes on; verified ones are stored in order.
+     */
+    const onPut = (inbound: Inbound, entry: Entry, now: number): undefined => {
       if (light) return void counts.inc("dropped", "light_client_put")
-      return Effect.gen(function* () {
-        const existing = yield* store.get(entry.dat.pubKey, entry.dat.key)
-        // A byte-identical version was verified when it was stored: skip the signature check.
-        if (Option.isSome(existing) && sameDat(existing.value.dat, entry.dat)) {
-          return counts.inc("putsAccepted", "Duplicate")
-        }
-        const verdict = verify(entry.dat, now)
-        if (verdict !== "Valid") return counts.inc("putsRejected", verdict)
+      // A byte-identical version was verified when it was stored: no need to check it again.
+      const stored = store.getRecordUnsafe(entry.dat.pubKey, entry.dat.key, 0)
+      if (stored !== undefined && Dat.bytesEqual(stored.subarray(42), inbound.payload.subarray(Constants.ENTRY_HEADER_LEN))) {
+        return void counts.inc("putsAccepted", "Duplicate")
+      }
+      if (Number(entry.dat.time) > now) return void counts.inc("putsRejected", "FutureTime")
+      if (!Queue.offerUnsafe(putQueue, { inbound, entry })) counts.inc("dropped", "put_queue_full")
+      return undefined
+    }
+
+    const storeVerified = (job: PutJob, now: number): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const { inbound, entry } = job
         const result: Result.Result<PutAccepted, EntryRejected> = yield* Effect.result(store.put(entry))
         if (Result.isFailure(result)) return counts.inc("putsRejected", result.failure.reason)
         counts.inc("putsAccepted", result.success._tag)
@@ -364,7 +375,21 @@ export const make = (
         )
         if (fresh.length > 0) yield* sendTo(fresh, entry, "forward")
       })
-    }
+
+    const verifyAndStore = Effect.gen(function* () {
+      const jobs = yield* Queue.takeBetween(putQueue, 1, VerifyPool.MAX_BATCH)
+      const now = yield* nowMs
+      const verdicts = yield* pool.check(
+        jobs.map((j) => j.entry.dat),
+        { nowMs: now, minWork }
+      )
+      for (let i = 0; i < jobs.length; i++) {
+        const verdict = verdicts[i]!
+        counts.inc("verifications", verdict)
+        if (verdict !== "Valid") counts.inc("putsRejected", verdict)
+        else yield* contain(storeVerified(jobs[i]!, now))
+      }
+    })
 
     const onGet = (from: AddrPort, request: Message.Get, now: number): Effect.Effect<void> | undefined => {
       // 13.9: no data toward an address that has not answered our challenges.
@@ -460,6 +485,7 @@ export const make = (
       })
 
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(transport.receive, handleBatch)))
+    yield* Effect.forkScoped(Effect.forever(verifyAndStore))
 
     // ------------------------------------------------------------------------------------------------
     // Periodic work.
@@ -560,5 +586,12 @@ export const layer = (
 ): Layer.Layer<
   DaveNode,
   never,
-  Transport | PeerTableService | ShardStore.ShardStore | Backup.Backup | Signer.Signer | Verifier.Verifier | Hasher.Hasher
+  | Transport
+  | PeerTableService
+  | ShardStore.ShardStore
+  | Backup.Backup
+  | Signer.Signer
+  | Verifier.Verifier
+  | Hasher.Hasher
+  | VerifyPool.VerifyPool
 > => Layer.effect(DaveNode, make(options))

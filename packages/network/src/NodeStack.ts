@@ -1,9 +1,10 @@
 import { Backup, type OpenError } from "@dave/backup"
-import { Hasher, type KeyFile, Signer, Verifier } from "@dave/crypto"
+import { Hasher, type KeyFile, Signer, Verifier, VerifyPool } from "@dave/crypto"
 import { type PeerOptions, PeerTable } from "@dave/peers"
 import { type AddrPort, NodeId } from "@dave/protocol"
 import { ShardStore } from "@dave/store"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as Os from "node:os"
 import { Layer } from "effect"
 import * as DaveNode from "./DaveNode.ts"
 import type { Transport, TransportError } from "./Transport.ts"
@@ -26,7 +27,12 @@ export interface StackOptions {
   readonly backupFlushIntervalMs?: number
   readonly peers?: PeerTable.MakeOptions
   readonly node?: DaveNode.DaveNodeOptions
+  /** Threads verifying PUTs (default: one per core beyond the first, at most 4; 0 = inline). */
+  readonly verifyWorkers?: number
 }
+
+/** One verification thread per core beyond the one running the node, at most 4. */
+export const defaultVerifyWorkers = (): number => Math.max(0, Math.min(4, Os.availableParallelism() - 1))
 
 export type StackServices =
   | DaveNode.DaveNode
@@ -37,6 +43,7 @@ export type StackServices =
   | Signer.Signer
   | Verifier.Verifier
   | Hasher.Hasher
+  | VerifyPool.VerifyPool
 
 export type StackError =
   | TransportError
@@ -53,14 +60,21 @@ const depsOf = (options: StackOptions): Layer.Layer<Exclude<StackServices, DaveN
           path: options.backupFile,
           ...(options.backupFlushIntervalMs === undefined ? {} : { flushIntervalMs: options.backupFlushIntervalMs })
         }).pipe(Layer.provide(NodeFileSystem.layer))
-  return Layer.mergeAll(
-    UdpTransport.layer({ host: options.host ?? "::", port: options.port }),
-    PeerTable.layer({ ...options.peers, selfPublicKey: options.keyPair.publicKey }),
-    ShardStore.layer({ capacityBytes: options.capacityBytes, nodeId: NodeId.fromPublicKey(options.keyPair.publicKey) }),
-    backup,
-    Signer.layer(options.keyPair),
-    Verifier.layer,
-    Hasher.layer
+  const pool = VerifyPool.layer({ workers: options.verifyWorkers ?? defaultVerifyWorkers() })
+  return Layer.provideMerge(
+    pool,
+    Layer.mergeAll(
+      UdpTransport.layer({ host: options.host ?? "::", port: options.port }),
+      PeerTable.layer({ ...options.peers, selfPublicKey: options.keyPair.publicKey }),
+      ShardStore.layer({
+        capacityBytes: options.capacityBytes,
+        nodeId: NodeId.fromPublicKey(options.keyPair.publicKey)
+      }),
+      backup,
+      Signer.layer(options.keyPair),
+      Verifier.layer,
+      Hasher.layer
+    )
   )
 }
 

@@ -1,5 +1,5 @@
 import { Backup } from "@dave/backup"
-import { DatSigning, Hasher, Signer, Verifier, Work } from "@dave/crypto"
+import { DatSigning, Hasher, Signer, Verifier, VerifyPool, Work } from "@dave/crypto"
 import { DaveNode, UdpTransport } from "@dave/network"
 import { PeerTable } from "@dave/peers"
 import { type AddrPort, Address, type Message, NodeId } from "@dave/protocol"
@@ -40,7 +40,7 @@ export const startNode = (options: StartOptions): Effect.Effect<TestNode, never,
       options.backupPath === undefined
         ? Backup.layerDisabled
         : Backup.layer({ path: options.backupPath, flushIntervalMs: 100 }).pipe(Layer.provide(NodeFileSystem.layer))
-    const deps = Layer.mergeAll(
+    const base = Layer.mergeAll(
       UdpTransport.layer({ host: "::1", port: options.port ?? 0 }),
       PeerTable.layerTest({ selfPublicKey: publicKey, metricAttributes: { node: String(options.seed[0]) }, ...options.peers }),
       ShardStore.layer({ capacityBytes: options.capacityBytes ?? 64 * 1024 * 1024, nodeId: NodeId.fromPublicKey(publicKey) }),
@@ -49,6 +49,7 @@ export const startNode = (options: StartOptions): Effect.Effect<TestNode, never,
       Verifier.layerNative(),
       Hasher.layerWasm
     )
+    const deps = Layer.provideMerge(VerifyPool.layer({ workers: 1 }), base)
     const layer = Layer.provideMerge(DaveNode.layer({ edges: options.edges ?? [], ...options.node }), deps)
     const context = yield* Layer.build(Layer.fresh(layer)).pipe(Effect.orDie)
     const node = Context.get(context, DaveNode.DaveNode)

@@ -1,0 +1,65 @@
+import { DatSigning, Hasher, Signer, Verifier, VerifyPool, Work } from "@dave/crypto"
+import type { Message } from "@dave/protocol"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import * as V from "./fixtures/vectors.ts"
+
+const crypto = Layer.mergeAll(Signer.layerNative(V.seed), Verifier.layerNative(), Work.layerSingleThread).pipe(
+  Layer.provideMerge(Hasher.layerWasm)
+)
+
+const flip = (b: Uint8Array, i: number) => {
+  const c = b.slice()
+  c[i] = c[i]! ^ 1
+  return c
+}
+
+/** Valid dats and one of each way to be refused. */
+const sample = Effect.gen(function* () {
+  const dats: Array<Message.Dat> = []
+  for (let i = 0; i < 6; i++) {
+    dats.push(
+      yield* DatSigning.signDat({
+        key: new TextEncoder().encode(`k${i}`),
+        value: new TextEncoder().encode(`v${i}`),
+        timeMs: 1_700_000_000_000 + i,
+        difficulty: 8
+      })
+    )
+  }
+  const [a, b, c, d] = dats as [Message.Dat, Message.Dat, Message.Dat, Message.Dat]
+  return [
+    ...dats,
+    { ...a, value: flip(a.value, 0) }, // BadSignature
+    { ...b, salt: flip(b.salt, 3) }, // WorkMismatch
+    { ...c, work: new Uint8Array(32).fill(0xff) }, // LowWork
+    { ...d, time: 1_800_000_000_000n } // FutureTime
+  ]
+})
+
+const NOW_MS = 1_700_000_001_000
+
+describe("VerifyPool", () => {
+  it.effect("workers give the same verdicts as the inline check, in order", () =>
+    Effect.gen(function* () {
+      const dats = yield* sample
+      const expected = yield* Effect.gen(function* () {
+        const pool = yield* VerifyPool.VerifyPool
+        expect(pool.workers).toBe(0)
+        return yield* pool.check(dats, { nowMs: NOW_MS })
+      }).pipe(Effect.provide(VerifyPool.layerInline))
+      expect(expected.slice(6)).toEqual(["BadSignature", "WorkMismatch", "LowWork", "FutureTime"])
+      expect(expected.slice(0, 6).every((v) => v === "Valid")).toBe(true)
+      const viaWorkers = yield* Effect.gen(function* () {
+        const pool = yield* VerifyPool.VerifyPool
+        expect(pool.workers).toBe(2)
+        // More than one batch, so chunks go to both workers and come back in order.
+        const many = Array.from({ length: 3 * VerifyPool.MAX_BATCH }, (_, i) => dats[i % dats.length]!)
+        const verdicts = yield* pool.check(many, { nowMs: NOW_MS })
+        expect(verdicts).toEqual(many.map((_, i) => expected[i % dats.length]))
+        return yield* pool.check(dats, { nowMs: NOW_MS })
+      }).pipe(Effect.provide(VerifyPool.layer({ workers: 2 })))
+      expect(viaWorkers).toEqual(expected)
+    }).pipe(Effect.provide(crypto))
+  )
+})
