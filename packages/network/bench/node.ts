@@ -88,7 +88,13 @@ const indexBytes = (prefix: Uint8Array, length: number, index: number): Uint8Arr
 }
 const keyOf = (index: number): Uint8Array => indexBytes(KEY_PREFIX, KEY_PREFIX.length + 4, index)
 const valueOf = (index: number): Uint8Array => indexBytes(new Uint8Array(VALUE_BYTES).fill(0x61), VALUE_BYTES, index)
-const replyIndex = (reply: Buffer): number => (reply.length < 4 ? -1 : reply.readUInt32LE(reply.length - 4))
+/** The dat index of a GET_ACK, found or "not found": the last 4 bytes of its key (at offset 198). */
+const KEY_AT = 3 + 40 + 2 + 152 + 1
+const replyIndex = (reply: Buffer): number => {
+  if (reply.length < KEY_AT) return -1
+  const keyEnd = KEY_AT + reply[KEY_AT - 1]!
+  return keyEnd >= KEY_AT + 4 && keyEnd <= reply.length ? reply.readUInt32LE(keyEnd - 4) : -1
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -367,8 +373,15 @@ const ingest = (
     }
     client.onReply = (reply) => {
       const index = replyIndex(reply)
-      if (!outstanding.delete(index)) return
-      if (reply.length === puts[index]!.length) barriersFound++
+      if (!outstanding.has(index)) return
+      // The node verifies PUTs off its event loop, so a barrier can overtake its batch: "not found"
+      // means not stored yet, so ask again (bounded by the barrier timeout).
+      if (reply.length !== puts[index]!.length) {
+        setTimeout(() => outstanding.has(index) && client.send(gets[index]!, daemon.port), 5)
+        return
+      }
+      outstanding.delete(index)
+      barriersFound++
       confirmOne()
     }
     const sweep = setInterval(() => {
