@@ -4,17 +4,21 @@ import { PeerOptions } from "@dave/peers"
 import { Address } from "@dave/protocol"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, FileSystem } from "effect"
+import * as AdminApi from "./AdminApi.ts"
 import type { DaemonConfig } from "./DaemonConfig.ts"
+import { VERSION } from "./Version.ts"
 
 /**
- * The daemon: a NodeStack wired from a checked DaemonConfig. Runs until interrupted (SIGINT/SIGTERM
- * through NodeRuntime), then closes the node's scope, which stops its fibers, flushes and closes the
- * backup, and closes the sockets.
+ * The daemon: a NodeStack wired from a checked DaemonConfig, with the admin API beside it. Runs
+ * until interrupted (SIGINT/SIGTERM through NodeRuntime), then logs "stopping" and closes the
+ * scope: the admin server closes, the node's fibers (schedules, handlers) stop, every change the
+ * store accepted is handed to the backup, which is flushed and closed, the sockets close; then it
+ * logs "stopped".
  */
 export const run = (config: DaemonConfig) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    yield* fs.makeDirectory(config.dataDir, { recursive: true })
+    yield* fs.makeDirectory(config.dataDir, { recursive: true, mode: 0o700 })
     const keyPair = yield* KeyFile.loadOrCreate(config.keyFile)
     const stack = NodeStack.layer({
       keyPair,
@@ -27,7 +31,10 @@ export const run = (config: DaemonConfig) =>
     })
     yield* Effect.gen(function* () {
       const node = yield* DaveNode.DaveNode
-      yield* Effect.addFinalizer(() => Effect.logInfo("stopping"))
+      const admin =
+        config.admin === undefined
+          ? "off"
+          : yield* AdminApi.serve({ address: config.admin, version: VERSION, edgesConfigured: config.edges.length })
       yield* Effect.logInfo("listening").pipe(
         Effect.annotateLogs({
           address: Address.toString(node.localAddress),
@@ -35,9 +42,17 @@ export const run = (config: DaemonConfig) =>
           publicKey: Buffer.from(node.publicKey).toString("hex"),
           edges: config.edges.map(Address.toString).join(","),
           backup: config.backupFile ?? "off",
-          capacityBytes: config.capacityBytes
+          capacityBytes: config.capacityBytes,
+          admin,
+          version: VERSION
         })
       )
-      return yield* Effect.never
-    }).pipe(Effect.scoped, Effect.provide(stack))
+      return yield* Effect.never.pipe(
+        Effect.onInterrupt(() => Effect.logInfo("stopping"))
+      )
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(stack),
+      Effect.onInterrupt(() => Effect.logInfo("stopped"))
+    )
   }).pipe(Effect.provide(NodeFileSystem.layer))

@@ -2,10 +2,28 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Dat } from "@dave/protocol"
+import { Address, Dat } from "@dave/protocol"
 import { Effect } from "effect"
+import * as Admin from "./support/Admin.ts"
 import { clientNode, putMessage, rawSocket, readFrom, seedOf, signedDat, valueOf } from "./support/Client.ts"
 import { type DaemonProcess, start, testArgs } from "./support/DaemonProcess.ts"
+
+/** Waits until every other daemon's /peers lists `target` as active. */
+const activeEverywhere = (daemons: ReadonlyArray<DaemonProcess>, target: DaemonProcess, timeoutMs: number) =>
+  Admin.poll(
+    `${Address.toString(target.address)} active at every peer`,
+    Effect.map(
+      Effect.forEach(
+        daemons.filter((d) => d !== target),
+        (d) => Admin.getPeers(d.admin!)
+      ),
+      (replies) =>
+        replies.every((r) => r.body.peers.some((p) => p.active && p.address === Address.toString(target.address)))
+          ? true
+          : undefined
+    ),
+    timeoutMs
+  )
 
 const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "dave-net-"))
 const activeAtLeast = (n: number) => (l: { message: string; annotations: Record<string, unknown> }) =>
@@ -47,6 +65,8 @@ describe("five daemon processes on ::1", () => {
         daemons[2] = revived
         expect(revived.nodeId).toBe(victim.nodeId)
         expect(valueOf(yield* readFrom(client, revived.address, v1, (e) => valueOf(e) === "blue", 10_000))).toBe("blue")
+        // Writes reach a node only once its peers see it active again: wait for that before writing.
+        yield* activeEverywhere(daemons, revived, 20_000)
 
         // Conflicting writes at the same time through two nodes converge on the greater work hash.
         const timeMs = Date.now() - 50

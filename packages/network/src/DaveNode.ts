@@ -12,7 +12,7 @@ import {
   type Message,
   NodeId
 } from "@dave/protocol"
-import { type EntryRejected, type PutAccepted, ShardStore } from "@dave/store"
+import { type EntryRejected, type PutAccepted, ShardStore, type StoreChange } from "@dave/store"
 import { Clock, Context, Data, Effect, Layer, Metric, Option, PubSub, Queue, Random, Result, Schedule, type Scope, Stream } from "effect"
 import * as M from "./NodeMetrics.ts"
 import { PendingReads } from "./PendingReads.ts"
@@ -85,7 +85,15 @@ export class PutRefused extends Data.TaggedError("PutRefused")<{
   readonly detail: string
 }> {}
 
-export class ReadFailed extends Data.TaggedError("ReadFailed")<{ readonly reason: "TooManyReads" }> {}
+/**
+ * A read that could not be answered, as opposed to "not found" (Option.none):
+ * - TooManyReads: maxPendingReads reads are already waiting;
+ * - NoPeers: a light client knows no replica to ask;
+ * - Unanswered: no replica answered within the timeout and we hold no copy.
+ */
+export class ReadFailed extends Data.TaggedError("ReadFailed")<{
+  readonly reason: "TooManyReads" | "NoPeers" | "Unanswered"
+}> {}
 
 export interface GetOptions {
   readonly timeoutMs?: number
@@ -168,11 +176,26 @@ export const make = (
       yield* Effect.logInfo("backup restored").pipe(Effect.annotateLogs({ ...restoreReport.value }))
     }
     const changes = yield* store.changes
+    const logChanges = (batch: ReadonlyArray<StoreChange>) =>
+      Effect.forEach(batch, (change) => (change._tag === "Stored" ? Effect.ignore(backup.append(change.entry)) : Effect.void), {
+        discard: true
+      })
+    // At shutdown, after the forwarder below has stopped, hand the backup every change still queued:
+    // an entry the store accepted must reach the log before the Backup layer flushes and closes.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        // Bounded: the subscription holds at most its buffer, and nothing stores any more.
+        for (let round = 0; round < 1_024; round++) {
+          const rest = yield* PubSub.takeUpTo(changes, 4_096)
+          if (rest.length === 0) return
+          yield* logChanges(rest)
+        }
+      })
+    )
+    // A batch, once taken, is appended whole even if the scope closes meanwhile.
     yield* Effect.forkScoped(
       Effect.forever(
-        Effect.flatMap(PubSub.take(changes), (change) =>
-          change._tag === "Stored" ? Effect.ignore(backup.append(change.entry)) : Effect.void
-        )
+        Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(PubSub.takeAll(changes)), logChanges))
       )
     )
     // Restored entries passed their checksum; their signatures and work are checked in the background.
@@ -295,6 +318,11 @@ export const make = (
           { pubKey, key, targets, local, timeoutMs: getOptions?.timeoutMs ?? readTimeoutMs, graceMs: readGraceMs },
           Effect.forEach(targets, (to) => send(to, { _tag: "Get", pubKey, key }), { discard: true })
         ).pipe(Effect.mapError(() => new ReadFailed({ reason: "TooManyReads" })))
+        if (targets.length === 0 && light) return yield* new ReadFailed({ reason: "NoPeers" })
+        if (targets.length > 0 && result.answered === 0 && Option.isNone(result.newest)) {
+          counts.inc("reads", "unanswered")
+          return yield* new ReadFailed({ reason: "Unanswered" })
+        }
         if (Option.isSome(result.newest)) {
           const newest = result.newest.value
           if (result.newerThanLocal && explicit === undefined && !light) yield* Effect.ignore(store.put(newest))
@@ -407,6 +435,7 @@ export const make = (
       }
       if (!core.trySpendReply(from, bytes.length, now)) return void counts.inc("dropped", "amplification")
       counts.inc("getsServed", record !== undefined ? "found" : verified ? "not_found" : "unverified")
+      counts.observeServe(performance.now() - batchStartMs)
       return sendBytes(from, bytes, "GetAck")
     }
 
@@ -469,8 +498,10 @@ export const make = (
         Effect.sync(() => counts.inc("dropped", "handler_error")).pipe(Effect.andThen(Effect.logError("handler failed", cause)))
       )
 
+    let batchStartMs = 0
     const handleBatch = (batch: ReadonlyArray<Inbound>): Effect.Effect<void> =>
       Effect.flatMap(nowMs, (now) => {
+        batchStartMs = performance.now()
         const pendingWork: Array<Effect.Effect<void>> = []
         for (const inbound of batch) {
           try {
@@ -508,14 +539,10 @@ export const make = (
       }
       if (result.pings.length === 0) return
       const stats = yield* store.stats
-      for (const ping of result.pings) {
-        yield* send(ping.to, {
-          _tag: "Ping",
-          challenge: ping.challenge,
-          used: BigInt(stats.usedBytes),
-          capacity: BigInt(stats.capacityBytes)
-        })
-      }
+      // A light client reports no capacity, so peers neither list it nor pick it as a replica.
+      const used = light ? 0n : BigInt(stats.usedBytes)
+      const capacity = light ? 0n : BigInt(stats.capacityBytes)
+      for (const ping of result.pings) yield* send(ping.to, { _tag: "Ping", challenge: ping.challenge, used, capacity })
     })
     yield* every(options.tickEveryMs ?? 250, tick)
     yield* every(1_000, counts.flush)
@@ -562,7 +589,7 @@ export const make = (
         nodeId: signer.nodeId,
         publicKey: signer.publicKey,
         localAddress: transport.localAddress,
-        ownAddress: Option.none(),
+        ownAddress: Option.fromUndefinedOr(peers.core.ownAddress),
         peersActive: snapshot.filter((p) => p.active).length,
         peersTotal: snapshot.length,
         store: yield* store.stats,

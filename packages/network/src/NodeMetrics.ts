@@ -36,6 +36,14 @@ export const readLatencyMs = Metric.histogram("dave_node_read_latency_ms", {
   boundaries: [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500]
 })
 
+export const serveLatencyMs = Metric.histogram("dave_node_get_serve_latency_ms", {
+  description: "Time from a GET's batch arriving to its GET_ACK being handed to the socket",
+  boundaries: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50]
+})
+
+/** Most serve-latency samples kept between flushes; beyond it they are not recorded. */
+const MAX_SAMPLES = 65_536
+
 /** Plain counters for the hot path, moved into the Metrics by `flush`. */
 export class Counts {
   readonly #pending = new Map<string, number>()
@@ -44,6 +52,13 @@ export class Counts {
 
   constructor(attributes: Readonly<Record<string, string>> = {}) {
     this.#attributes = attributes
+  }
+
+  readonly #samples = new Float64Array(MAX_SAMPLES)
+  #sampleCount = 0
+
+  observeServe(ms: number): void {
+    if (this.#sampleCount < MAX_SAMPLES) this.#samples[this.#sampleCount++] = ms
   }
 
   inc(name: FamilyName, a = "", b = "", n = 1): void {
@@ -66,9 +81,13 @@ export class Counts {
   }
 
   readonly flush: Effect.Effect<void> = Effect.suspend(() => {
-    if (this.#pending.size === 0) return Effect.void
     const batch = Array.from(this.#pending)
     this.#pending.clear()
-    return Effect.forEach(batch, ([key, n]) => Metric.update(this.#metricFor(key), n), { discard: true })
+    const samples = Array.from(this.#samples.subarray(0, this.#sampleCount))
+    this.#sampleCount = 0
+    return Effect.andThen(
+      Effect.forEach(batch, ([key, n]) => Metric.update(this.#metricFor(key), n), { discard: true }),
+      Effect.forEach(samples, (ms) => Metric.update(serveLatencyMs, ms), { discard: true })
+    )
   })
 }

@@ -232,6 +232,8 @@ interface Peer {
   previousIntervalMs: number
   usedBytes: bigint
   capacityBytes: bigint
+  /** Its last PING reported a capacity of 0: a light client that stores nothing. */
+  storesNothing: boolean
   reliability: Reliability.Reliability
   storage: PendingStorageChallenge | undefined
 }
@@ -404,6 +406,7 @@ export class PeerTableCore {
       previousIntervalMs: intervalMs,
       usedBytes: 0n,
       capacityBytes: 0n,
+      storesNothing: false,
       reliability: Reliability.initial(nowMs),
       storage: undefined
     }
@@ -535,6 +538,9 @@ export class PeerTableCore {
     }
     if (p !== undefined) {
       p.capacityBytes = clampReported(ping.capacity)
+      const storesNothing = p.capacityBytes === 0n
+      if (storesNothing !== p.storesNothing) this.#version++ // the cached candidate lists change
+      p.storesNothing = storesNothing
       p.usedBytes = clampReported(ping.used)
       if (p.usedBytes > p.capacityBytes) p.usedBytes = p.capacityBytes
     }
@@ -901,7 +907,7 @@ export class PeerTableCore {
     for (const p of this.#peers.values()) {
       if (p.lastSolvedMs === undefined) continue
       const inactiveAtMs = p.lastSolvedMs + o.deactivateAfterMs * this.#scale(p)
-      if (nowMs < inactiveAtMs && !(p.origin === "edge" && this.#isOwnKey(p.key))) {
+      if (nowMs < inactiveAtMs && !p.storesNothing && !(p.origin === "edge" && this.#isOwnKey(p.key))) {
         live.push(p)
         validUntilMs = Math.min(validUntilMs, inactiveAtMs)
       }
@@ -949,7 +955,8 @@ export class PeerTableCore {
   }
 
   /**
-   * Active peers (and ourselves if asked) with a known node ID, by XOR distance to `targetId`;
+   * Active peers (and ourselves if asked) with a known node ID, by XOR distance to `targetId`,
+   * without peers whose last PING reported a capacity of 0 (light clients, which store nothing);
    * equally distant ones (the same ID at several addresses) by reliability, and one per ID.
    */
   closest(targetId: bigint, count: number, nowMs: number, options: ClosestOptions = {}): ReadonlyArray<Candidate> {
@@ -995,7 +1002,7 @@ export class PeerTableCore {
       const worst = top[top.length - 1]
       if (top.length === limit && worst !== undefined && (dHi > worst.dHi || (dHi === worst.dHi && dLo > worst.dLo)))
         continue
-      if (excludeKeys?.has(p.key) === true || excludeIds?.has(p.nodeId!) === true) continue
+      if (p.storesNothing || excludeKeys?.has(p.key) === true || excludeIds?.has(p.nodeId!) === true) continue
       offer({ index: i, dHi, dLo, score: c.scores[i]!, lastSolvedMs: p.lastSolvedMs!, key: p.key })
     }
     return top.map((r) => {

@@ -1,5 +1,5 @@
 import { PeerOptions, PeerTableCore } from "@dave/peers"
-import { Address, NodeId } from "@dave/protocol"
+import { type AddrPort, Address, NodeId } from "@dave/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
 import { challengeTo, Driver, distinct, fakeVerify, keyFor, makeCore, pong, rng, v4 } from "./helpers.ts"
@@ -327,5 +327,26 @@ describe("PONG address lists", () => {
     d.setLive(a.addr, a.key)
     d.tickOnce()
     expect(d.inbound(a.addr)?.addrs.map(Address.key)).not.toContain(Address.key(b.addr))
+  })
+})
+
+describe("light clients", () => {
+  it("a peer whose PING reports capacity 0 is neither a replica candidate nor listed, until it reports some", () => {
+    const d = new Driver(makeCore({ activateAfterMs: 0 }))
+    const full = verifyInbound(d, distinct(1), keyFor(1n))
+    const light = verifyInbound(d, distinct(2), keyFor(2n))
+    const pingWith = (from: AddrPort, capacity: bigint) => {
+      d.core.admit(from, 49, d.nowMs)
+      return d.core.onPing(from, { _tag: "Ping", challenge: new Uint8Array(32), used: 0n, capacity }, d.nowMs, d.rng)
+    }
+    pingWith(full.addr, 1n << 30n)
+    pingWith(light.addr, 0n)
+    const ids = () => d.core.closest(0n, 5, d.nowMs).map((c) => c.nodeId)
+    expect(d.core.isActive(light.addr, d.nowMs)).toBe(true)
+    expect(ids()).toEqual([NodeId.fromPublicKey(full.key)])
+    expect(pingWith(full.addr, 1n << 30n).addrs).toEqual([])
+    pingWith(light.addr, 1n << 20n)
+    expect(ids()).toContain(NodeId.fromPublicKey(light.key))
+    expect(pingWith(full.addr, 1n << 30n).addrs.map(Address.key)).toEqual([Address.key(light.addr)])
   })
 })

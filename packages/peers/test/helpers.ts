@@ -33,7 +33,8 @@ export const fakeVerify: PeerTableCore.VerifyAnswer = (challenge, salt, pubKey, 
   return want.every((b, i) => sig[i] === b)
 }
 
-export const ping = (used = 0n, capacity = 0n): Ping => ({
+/** A PING as a storing node sends it (capacity 0 would mark a light client). */
+export const ping = (used = 0n, capacity = 1n << 30n): Ping => ({
   _tag: "Ping",
   challenge: new Uint8Array(32).fill(7),
   used,

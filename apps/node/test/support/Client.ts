@@ -22,7 +22,9 @@ export const clientNode = (
       port: 0,
       edges,
       capacityBytes: 16 * 1024 * 1024,
-      peers: PeerOptions.loopback
+      // A light client: the daemons never pick it as a replica, so they stay the only five.
+      node: { light: true },
+      peers: { ...PeerOptions.loopback, activateAfterMs: 0 }
     })
     const context = yield* Layer.build(Layer.fresh(stack)).pipe(Effect.orDie)
     return Context.get(context, DaveNode.DaveNode)
@@ -101,7 +103,11 @@ export const readFrom = (
       if (check(last)) return last
       yield* Effect.sleep(200)
     }
-    return yield* Effect.fail(new Error(`${Address.toString(target)} did not serve the expected entry in ${timeoutMs} ms`))
+    return yield* Effect.fail(
+      new Error(
+        `${Address.toString(target)} did not serve the expected entry of ${text(dat.key)} in ${timeoutMs} ms (last: ${valueOf(last) ?? "none"})`
+      )
+    )
   })
 
 export const text = (b: Uint8Array): string => new TextDecoder().decode(b)

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Path from "node:path"
-import { type AddrPort, Address } from "@dave/protocol"
+import { Address, type AddrPort } from "@dave/protocol"
 import { Effect, type Scope } from "effect"
 
 /** A real daemon process on loopback, its JSON log lines, and ways to stop it. */
@@ -18,6 +18,8 @@ export interface DaemonProcess {
   readonly address: AddrPort
   readonly nodeId: bigint
   readonly publicKey: Uint8Array
+  /** The admin API's bound address from the "listening" line (`127.0.0.1:41234`); undefined when off. */
+  readonly admin: string | undefined
   readonly logs: ReadonlyArray<LogLine>
   /** Resolves with the first log line (already seen or future) matching `test`. */
   readonly waitForLog: (test: (line: LogLine) => boolean, timeoutMs: number) => Effect.Effect<LogLine, Error>
@@ -25,13 +27,20 @@ export interface DaemonProcess {
   readonly exited: () => boolean
 }
 
-/** Starts `node src/main.ts ...args` and waits for its "listening" line; killed with the scope. */
-export const start = (args: ReadonlyArray<string>, timeoutMs = 20_000): Effect.Effect<DaemonProcess, Error, Scope.Scope> =>
+/**
+ * Starts `node src/main.ts ...args` (with `env` added to this process's environment) and waits for
+ * its "listening" line; killed with the scope.
+ */
+export const start = (
+  args: ReadonlyArray<string>,
+  timeoutMs = 20_000,
+  env: Readonly<Record<string, string>> = {}
+): Effect.Effect<DaemonProcess, Error, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.gen(function* () {
       const child = spawn(process.execPath, ["--conditions=source", MAIN, ...args], {
         stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, DAVE_EDGES: "" }
+        env: { ...process.env, DAVE_EDGES: "", ...env }
       })
       const logs: Array<LogLine> = []
       const waiters = new Set<(line: LogLine) => void>()
@@ -69,7 +78,10 @@ export const start = (args: ReadonlyArray<string>, timeoutMs = 20_000): Effect.E
         }).pipe(
           Effect.timeoutOrElse({
             duration: waitMs,
-            orElse: () => Effect.fail(new Error(`no matching log line within ${waitMs} ms; last: ${JSON.stringify(logs.slice(-3))}`))
+            orElse: () =>
+              Effect.fail(
+                new Error(`no matching log line within ${waitMs} ms; last: ${JSON.stringify(logs.slice(-3))}`)
+              )
           })
         )
       const listening = yield* waitForLog((l) => l.message === "listening", timeoutMs)
@@ -80,6 +92,7 @@ export const start = (args: ReadonlyArray<string>, timeoutMs = 20_000): Effect.E
         address,
         nodeId: BigInt(String(a.nodeId)),
         publicKey: Uint8Array.from(Buffer.from(String(a.publicKey), "hex")),
+        admin: a.admin === undefined || a.admin === "off" ? undefined : String(a.admin),
         logs,
         waitForLog,
         kill: (signal: NodeJS.Signals) =>
@@ -94,7 +107,62 @@ export const start = (args: ReadonlyArray<string>, timeoutMs = 20_000): Effect.E
     (d) => d.kill("SIGKILL")
   )
 
-/** The usual flags of a test daemon on ::1 with an ephemeral port. */
+export interface Finished {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface Spawned {
+  readonly child: ChildProcess
+  /** Resolves when the process has exited and its output is read, or kills it after `timeoutMs`. */
+  readonly finished: Effect.Effect<Finished>
+}
+
+/** Spawns `node src/main.ts ...args` and collects its output, for tests that watch it to the end. */
+export const spawnDaemon = (
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>> = {},
+  timeoutMs = 20_000
+): Effect.Effect<Spawned, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const child = spawn(process.execPath, ["--conditions=source", MAIN, ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, DAVE_EDGES: "", ...env }
+      })
+      let stdout = ""
+      let stderr = ""
+      child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+        stdout += chunk
+      })
+      child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+        stderr += chunk
+      })
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
+      const done = new Promise<Finished>((resolve) =>
+        child.on("close", (code, signal) => {
+          clearTimeout(timer)
+          resolve({ code, signal, stdout, stderr })
+        })
+      )
+      return { child, finished: Effect.promise(() => done) }
+    }),
+    ({ child }) =>
+      Effect.sync(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+      })
+  )
+
+/** Runs `node src/main.ts ...args` to its end (for start-up failures), killing it after `timeoutMs`. */
+export const runToExit = (
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>> = {},
+  timeoutMs = 20_000
+): Effect.Effect<Finished> => Effect.scoped(Effect.flatMap(spawnDaemon(args, env, timeoutMs), (s) => s.finished))
+
+/** The usual flags of a test daemon on ::1 with an ephemeral port (and an ephemeral admin port). */
 export const testArgs = (dataDir: string, edges: ReadonlyArray<AddrPort> = [], port = 0): Array<string> => [
   "--listen",
   `[::1]:${port}`,
@@ -104,5 +172,7 @@ export const testArgs = (dataDir: string, edges: ReadonlyArray<AddrPort> = [], p
   "loopback",
   "--capacity",
   "64MiB",
+  "--admin",
+  "127.0.0.1:0",
   ...edges.flatMap((e) => ["--edge", Address.toString(e)])
 ]

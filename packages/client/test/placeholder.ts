@@ -1,2 +1,0 @@
-// placeholder until this package has tests
-export {}
