@@ -7,6 +7,7 @@ import { Data, Effect, Metric, type Scope } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { type AdminAddress, formatHostPort } from "./DaemonConfig.ts"
 import * as Health from "./Health.ts"
+import * as ProcessMetrics from "./ProcessMetrics.ts"
 import * as Prometheus from "./Prometheus.ts"
 
 /**
@@ -19,7 +20,9 @@ import * as Prometheus from "./Prometheus.ts"
  *                  store: {entries, usedBytes, capacityBytes}, uptimeMs}`
  * - `GET /peers`   `{peers: [{address, nodeId, publicKey, edge, active, verified, reliability,
  *                  lastSeenMs, addedMs}]}`
- * - `GET /metrics` Prometheus text (format 0.0.4) of every effect Metric in the process
+ * - `GET /metrics` Prometheus text (format 0.0.4) of every effect Metric in the process, and
+ *   process memory gauges
+ * - `POST /debug/gc` a full GC, then `{"heapUsedBytes":n}` (only under --expose-gc; else 404)
  * - anything else  404 `{"error":"not found","path":...}`
  */
 
@@ -119,13 +122,23 @@ const makeRouter = (options: AdminOptions) =>
     const peerList = Effect.map(node.peers, (list) => json({ peers: list.map(peerJson) }))
 
     const metrics = Effect.map(Metric.snapshot, (snapshots) =>
-      HttpServerResponse.text(Prometheus.render(snapshots), { contentType: Prometheus.CONTENT_TYPE })
+      HttpServerResponse.text(Prometheus.render(snapshots) + ProcessMetrics.render(), {
+        contentType: Prometheus.CONTENT_TYPE
+      })
     )
+
+    const gc = Effect.sync(() => {
+      const heapUsedBytes = ProcessMetrics.collect()
+      return heapUsedBytes === undefined
+        ? json({ error: "start the daemon with --expose-gc (e.g. NODE_OPTIONS=--expose-gc) to enable this" }, 404)
+        : json({ heapUsedBytes })
+    })
 
     yield* router.add("GET", "/health", health)
     yield* router.add("GET", "/status", status)
     yield* router.add("GET", "/peers", peerList)
     yield* router.add("GET", "/metrics", metrics)
+    yield* router.add("POST", "/debug/gc", gc)
     return router
   })
 

@@ -149,6 +149,13 @@ describe("admin API", () => {
         expect(value("dave_transport_datagrams_in_total")).toBeGreaterThanOrEqual(1)
         expect(value("dave_node_verifications_total", { verdict: "Valid" })).toBeGreaterThanOrEqual(1)
         expect(value("dave_node_puts_accepted_total", { outcome: "Inserted" })).toBe(1)
+        expect(families.get("process_resident_memory_bytes")?.type).toBe("gauge")
+        expect(value("process_resident_memory_bytes")).toBeGreaterThan(1024 * 1024)
+        expect(value("nodejs_heap_used_bytes")).toBeGreaterThan(0)
+        // Without --expose-gc the GC endpoint says how to enable it.
+        const gc = yield* Effect.promise(() => fetch(`http://${adminOf(a)}/debug/gc`, { method: "POST" }))
+        expect(gc.status).toBe(404)
+        expect(((yield* Effect.promise(() => gc.json())) as { error: string }).error).toMatch(/--expose-gc/)
 
         // Unknown paths and methods: a JSON 404.
         const missing = yield* getJson<{ error: string; path: string }>(adminOf(a), "/nope?x=1")
