@@ -21,6 +21,7 @@ export const FileSettings = Schema.Struct({
   noBackup: Schema.optionalKey(Schema.Boolean),
   capacity: Schema.optionalKey(StringOrNumber),
   peerLimits: Schema.optionalKey(Schema.String),
+  verifyWorkers: Schema.optionalKey(Schema.Union([Schema.String, Schema.Number])),
   admin: Schema.optionalKey(StringOrBoolean),
   logLevel: Schema.optionalKey(Schema.String)
 })

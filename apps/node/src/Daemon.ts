@@ -27,7 +27,8 @@ export const run = (config: DaemonConfig) =>
       edges: config.edges,
       capacityBytes: config.capacityBytes,
       backupFile: config.backupFile,
-      peers: config.peerLimits === "loopback" ? PeerOptions.loopback : {}
+      peers: config.peerLimits === "loopback" ? PeerOptions.loopback : {},
+      ...(config.verifyWorkers === undefined ? {} : { verifyWorkers: config.verifyWorkers })
     })
     yield* Effect.gen(function* () {
       const node = yield* DaveNode.DaveNode

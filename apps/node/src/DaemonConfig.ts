@@ -25,6 +25,8 @@ export interface DaemonConfig {
   /** The admin HTTP API, always on a loopback address; undefined: off. Port 0 = ephemeral. */
   readonly admin: AdminAddress | undefined
   readonly logLevel: LogLevel.LogLevel
+  /** Threads verifying PUTs; undefined: one per core beyond the first (NodeStack's default). */
+  readonly verifyWorkers: number | undefined
 }
 
 export interface AdminAddress {
@@ -44,6 +46,7 @@ export interface RawSettings {
   readonly peerLimits?: string | undefined
   readonly admin?: string | boolean | undefined
   readonly logLevel?: string | undefined
+  readonly verifyWorkers?: string | number | undefined
 }
 
 export type Setting = keyof RawSettings
@@ -57,7 +60,8 @@ export const SETTINGS: ReadonlyArray<Setting> = [
   "capacity",
   "peerLimits",
   "admin",
-  "logLevel"
+  "logLevel",
+  "verifyWorkers"
 ]
 
 /** One source of settings and how to say where a setting came from ("from flag --capacity"). */
@@ -190,6 +194,13 @@ const checkAdmin = (value: string | boolean): Check<AdminAddress | undefined> =>
   return ok({ host: Address.ipToString(addr.ip), port: addr.port })
 }
 
+/** `auto`, or 0..16 threads. */
+const checkVerifyWorkers = (value: string | number): Check<number | undefined> => {
+  if (value === "auto") return ok(undefined)
+  const n = typeof value === "number" ? value : /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN
+  return Number.isSafeInteger(n) && n >= 0 && n <= 16 ? ok(n) : bad(`${quoted(value)} is not auto or a thread count 0..16`)
+}
+
 const checkLogLevel = (value: string): Check<LogLevel.LogLevel> => {
   const level = LOG_LEVELS[value.trim().toLowerCase()]
   return level === undefined ? bad(`${quoted(value)} is not one of ${Object.keys(LOG_LEVELS).join(", ")}`) : ok(level)
@@ -227,7 +238,8 @@ export const make = (sources: ReadonlyArray<Source>): Result.Result<DaemonConfig
       capacityBytes: yield* pick("capacity", checkCapacity, () => DEFAULT_CAPACITY_BYTES),
       peerLimits: yield* pick("peerLimits", checkPeerLimits, () => "internet" as const),
       admin: yield* pick("admin", checkAdmin, () => DEFAULT_ADMIN_ADDRESS),
-      logLevel: yield* pick("logLevel", checkLogLevel, () => "Info" as const)
+      logLevel: yield* pick("logLevel", checkLogLevel, () => "Info" as const),
+      verifyWorkers: yield* pick("verifyWorkers", checkVerifyWorkers, () => undefined)
     }
   })
 }

@@ -43,6 +43,10 @@ const flags = {
     "peer-limits",
     "internet (default) or loopback: raise the per-IP caps for many nodes on one address (env DAVE_PEER_LIMITS)"
   ),
+  verifyWorkers: optionalString(
+    "verify-workers",
+    "threads verifying PUTs: auto (one per core beyond the first, at most 4) or 0..16 (env DAVE_VERIFY_WORKERS)"
+  ),
   admin: optionalString(
     "admin",
     `admin HTTP API on a loopback host:port, or off (env DAVE_ADMIN; default ${DaemonConfig.DEFAULT_ADMIN})`
@@ -62,7 +66,8 @@ const FLAG_NAMES: Record<DaemonConfig.Setting, string> = {
   capacity: "--capacity",
   peerLimits: "--peer-limits",
   admin: "--admin",
-  logLevel: "--log-level"
+  logLevel: "--log-level",
+  verifyWorkers: "--verify-workers"
 }
 
 const ENV_NAMES: Record<DaemonConfig.Setting, string> = {
@@ -74,7 +79,8 @@ const ENV_NAMES: Record<DaemonConfig.Setting, string> = {
   capacity: "DAVE_CAPACITY",
   peerLimits: "DAVE_PEER_LIMITS",
   admin: "DAVE_ADMIN",
-  logLevel: "DAVE_LOG_LEVEL"
+  logLevel: "DAVE_LOG_LEVEL",
+  verifyWorkers: "DAVE_VERIFY_WORKERS"
 }
 
 const fromFlags = (f: Flags, logLevel: Option.Option<string>): DaemonConfig.Source => ({
@@ -87,6 +93,7 @@ const fromFlags = (f: Flags, logLevel: Option.Option<string>): DaemonConfig.Sour
     capacity: Option.getOrUndefined(f.capacity),
     peerLimits: Option.getOrUndefined(f.peerLimits),
     admin: Option.getOrUndefined(f.admin),
+    verifyWorkers: Option.getOrUndefined(f.verifyWorkers),
     logLevel: Option.getOrUndefined(Option.map(logLevel, (l) => l.toLowerCase()))
   },
   describe: (setting) => `from flag ${FLAG_NAMES[setting]}`
@@ -112,6 +119,7 @@ const fromEnv = Effect.gen(function* () {
     capacity: yield* env(ENV_NAMES.capacity),
     peerLimits: yield* env(ENV_NAMES.peerLimits),
     admin: yield* env(ENV_NAMES.admin),
+    verifyWorkers: yield* env(ENV_NAMES.verifyWorkers),
     logLevel: yield* env(ENV_NAMES.logLevel)
   }
   return { settings, describe: (setting: DaemonConfig.Setting) => `from env ${ENV_NAMES[setting]}` }
