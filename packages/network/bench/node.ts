@@ -18,7 +18,8 @@
  * process's CPU per verify, or the raw server's CPU per reply), which other load on a shared machine
  * disturbs much less than rates.
  *
- * Env: BENCH_PUTS (default 12000), BENCH_GET_MS (3000 per run), BENCH_PROFILE=1 (daemon under
+ * Env: BENCH_PUTS (default 12000), BENCH_GET_MS (3000 per run), BENCH_VERIFY_WORKERS (the daemon's
+ * --verify-workers, default auto), BENCH_PROFILE=1 (daemon under
  * --cpu-prof; prints where its time went in each phase, BENCH_PROFILE_TOP lines per list). The
  * profile samples wall-clock time: time spent descheduled (notably inside a loopback send, which
  * wakes the receiver) is charged to the function it happened in, so compare its busy µs per op with
@@ -64,6 +65,8 @@ const MAX_SAMPLES = 1_000_000
 /** The whole run is killed past this, whatever state it is in. */
 const RUN_LIMIT_MS = 240_000
 const PROFILE = process.env.BENCH_PROFILE === "1"
+/** The daemon's --verify-workers: auto (one thread per core beyond the first) or a count; 0 = inline. */
+const VERIFY_WORKERS = process.env.BENCH_VERIFY_WORKERS ?? "auto"
 const PROFILE_TOP = Number(process.env.BENCH_PROFILE_TOP ?? 18)
 
 // ---------------------------------------------------------------- small helpers
@@ -144,6 +147,7 @@ const startDaemon = (dataDir: string, profileDir: string | undefined): Promise<D
   new Promise((resolve, reject) => {
     const profile = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]
     const args = ["--listen", `[${HOST}]:0`, "--data-dir", dataDir, "--no-backup", "--peer-limits", "loopback"]
+    args.push("--admin", "off", "--verify-workers", VERIFY_WORKERS)
     const child = spawn(
       process.execPath,
       [...profile, "--conditions=source", DAEMON_MAIN, ...args, "--capacity", "1GiB"],
