@@ -25,7 +25,7 @@ describe("graceful shutdown", () => {
       Effect.gen(function* () {
         const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "dave-shutdown-"))
         const backupFile = Path.join(dir, "backup.dave")
-        const daemon = yield* start(testArgs(dir))
+        const daemon = yield* start(testArgs(dir, [], 0, "auto"))
         expect(daemon.logs.find((l) => l.message === "listening")?.annotations.backup).toBe(backupFile)
         const raw = yield* rawSocket
         const author = seedOf(21)
@@ -59,7 +59,7 @@ describe("graceful shutdown", () => {
         expect(Fs.statSync(backupFile).size).toBeGreaterThan(sizeAtKill)
 
         // Restarted on the same directory (and port): it restores every entry and serves each one.
-        const revived = yield* start(testArgs(dir, [], daemon.address.port))
+        const revived = yield* start(testArgs(dir, [], daemon.address.port, "auto"))
         expect(revived.nodeId).toBe(daemon.nodeId)
         const restored = revived.logs.find((l) => l.message === "backup restored")
         expect(restored?.annotations.restored).toBe(dats.length)

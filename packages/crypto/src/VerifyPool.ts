@@ -4,13 +4,13 @@ import { Context, Effect, Layer, type Scope } from "effect"
 import { check, type Verdict } from "./DatSigning.ts"
 import { Hasher } from "./Hasher.ts"
 import { Verifier } from "./Verifier.ts"
-import type { Reply, Request } from "./VerifyWorker.ts"
+import { READY, type Reply, type Request } from "./VerifyMessages.ts"
 
 /**
  * Dat verification (work and signature, DatSigning.check) on worker threads, so a node's event loop
  * keeps decoding, answering and storing while another core verifies: verification is most of the cost
  * of a PUT, and one thread could not ingest faster than one core verifies. With no workers it checks
- * inline. A worker that dies is dropped from the rotation and its requests are checked inline.
+ * inline. A worker joins once loaded; one that dies is dropped and its requests are checked inline.
  */
 export class VerifyPool extends Context.Service<
   VerifyPool,
@@ -20,7 +20,8 @@ export class VerifyPool extends Context.Service<
       dats: ReadonlyArray<Message.Dat>,
       options: { readonly nowMs: number; readonly minWork?: number }
     ) => Effect.Effect<ReadonlyArray<Verdict>>
-    readonly workers: number
+    /** Worker threads loaded and checking right now (0 while they start, or with none). */
+    readonly workers: () => number
   }
 >()("@dave/crypto/VerifyPool") {}
 
@@ -48,7 +49,10 @@ export const make = (options: {
     const crypto = { hasher: yield* Hasher, verifier: yield* Verifier }
     const inline = (dats: ReadonlyArray<Message.Dat>, nowMs: number, minWork: number) =>
       dats.map((dat) => check(crypto, dat, { nowMs, minWork }))
-    const pending = new Map<number, { readonly request: Request; readonly resume: (v: ReadonlyArray<Verdict>) => void }>()
+    const pending = new Map<
+      number,
+      { readonly request: Request; readonly resume: (v: ReadonlyArray<Verdict>) => void }
+    >()
     const owner = new Map<number, Worker>()
     let live: Array<Worker> = []
     let nextId = 0
@@ -63,9 +67,12 @@ export const make = (options: {
         p.resume(inline(p.request.dats, p.request.nowMs, p.request.minWork))
       }
     }
-    for (let i = 0; i < Math.max(0, Math.floor(options.workers)); i++) {
+    // A worker joins the rotation once it has loaded (a cold start can take seconds on a busy
+    // machine); until one has, dats are checked inline, so starting the pool never delays the node.
+    const started = Array.from({ length: Math.max(0, Math.floor(options.workers)) }, () => {
       const worker = new Worker(workerUrl, { execArgv: fromSource ? ["--conditions=source"] : [] })
       worker.on("message", (reply: Reply) => {
+        if (reply.id === READY) return void live.push(worker)
         const p = pending.get(reply.id)
         if (p === undefined) return
         pending.delete(reply.id)
@@ -74,10 +81,10 @@ export const make = (options: {
       })
       worker.on("error", () => retire(worker))
       worker.on("exit", () => retire(worker))
-      live.push(worker)
-    }
+      return worker
+    })
     yield* Effect.addFinalizer(() =>
-      Effect.promise(() => Promise.all(live.splice(0).map((w) => w.terminate()))).pipe(Effect.ignore)
+      Effect.promise(() => Promise.all(started.map((w) => w.terminate()))).pipe(Effect.ignore)
     )
 
     const checkBatch = (dats: ReadonlyArray<Message.Dat>, nowMs: number, minWork: number) =>
@@ -95,7 +102,7 @@ export const make = (options: {
       })
 
     return VerifyPool.of({
-      workers: live.length,
+      workers: () => live.length,
       check: (dats, checkOptions) => {
         const minWork = checkOptions.minWork ?? Constants.MIN_WORK
         if (dats.length <= MAX_BATCH) return checkBatch(dats, checkOptions.nowMs, minWork)

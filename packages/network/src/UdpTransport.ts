@@ -1,17 +1,14 @@
 import type { AddrPort } from "@dave/protocol"
-import { Constants } from "@dave/protocol"
-import * as NodeDatagramSocket from "@effect/platform-node/NodeDatagramSocket"
 import { Effect, Exit, Layer, Queue, Result, Schedule, Scope } from "effect"
-import type * as NetAddress from "effect/net/NetAddress"
-import type * as DatagramSocket from "effect/socket/DatagramSocket"
 import * as AddressConversion from "./AddressConversion.ts"
 import * as TcpSideChannel from "./TcpSideChannel.ts"
+import * as UdpSocket from "./UdpSocket.ts"
 import { type Inbound, Transport, TransportError } from "./Transport.ts"
 import { type Counters, emptyCounters, makeMetricsFlush, type TransportStats } from "./TransportStats.ts"
 
 /**
- * The live Transport: one dual-stack UDP socket (effect's DatagramSocket over node:dgram, family
- * ipv6 with ipv6Only false, so IPv4 peers appear as `::ffff:a.b.c.d`) and the TCP side channel on
+ * The live Transport: one dual-stack UDP socket (UdpSocket.ts: node:dgram, family ipv6 with
+ * ipv6Only false, so IPv4 peers appear as `::ffff:a.b.c.d`) and the TCP side channel on
  * the UDP port + 1. Dual stack relies on the OS default `net.ipv6.bindv6only = 0` (Linux's default).
  */
 
@@ -53,8 +50,6 @@ interface Settings {
 
 /** Attempts at an ephemeral UDP port whose port + 1 is also free for TCP. */
 const EPHEMERAL_ATTEMPTS = 16
-/** The socket's own queue is drained by a fiber that never waits, so it needs little room. */
-const SOCKET_QUEUE_CAPACITY = 1024
 
 const invalid = (message: string): TransportError => new TransportError({ reason: "InvalidOption", message })
 
@@ -93,18 +88,8 @@ const settingsOf = (options: Options): Effect.Effect<Settings, TransportError> =
     }
   })
 
-const bindError = (error: DatagramSocket.DatagramSocketError, host: string, port: number): TransportError => {
-  const reason = error.reason
-  const kind = reason._tag === "DatagramSocketOpenError" ? reason.kind : reason._tag
-  return new TransportError({
-    reason: kind === "AddressInUse" ? "AddressInUse" : "BindFailed",
-    message: `UDP bind [${host}]:${port}: ${kind}: ${error.message}`
-  })
-}
-
 interface Sockets {
-  readonly reader: DatagramSocket.Reader
-  readonly writer: DatagramSocket.Writer
+  readonly udp: UdpSocket.UdpSocket
   readonly localAddress: AddrPort
 }
 
@@ -112,23 +97,16 @@ interface Sockets {
 const openSockets = (
   settings: Settings,
   counters: Counters,
+  deliverUdp: (payload: Uint8Array, from: AddrPort) => void,
   deliverTcp: (payload: Uint8Array, from: AddrPort) => void
 ): Effect.Effect<Sockets, TransportError, Scope.Scope> =>
   Effect.gen(function* () {
-    const socket = yield* NodeDatagramSocket.make({
-      family: "ipv6",
-      ipv6Only: false,
-      bind: { address: settings.bindHost, port: settings.port },
-      kernelReceiveBufferSize: settings.receiveBufferBytes,
-      receiveBuffer: { capacity: Math.min(settings.receiveQueueCapacity, SOCKET_QUEUE_CAPACITY), strategy: "dropping" },
-      // errors no write is waiting for (ICMP reports): the affected datagrams are gone already
-      onError: () => {
-        counters.sendErrors++
-      }
-    })
-    const reader = yield* Effect.mapError(socket.reader, (e) => bindError(e, settings.bindHost, settings.port))
-    const writer = yield* socket.writer
-    const localAddress = AddressConversion.fromInetAddress(reader.address)
+    const udp = yield* UdpSocket.open(
+      { host: settings.bindHost, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes },
+      counters,
+      deliverUdp
+    )
+    const localAddress = udp.localAddress
     if (settings.tcp) {
       if (localAddress.port === 0xffff) {
         return yield* new TransportError({
@@ -147,18 +125,19 @@ const openSockets = (
         deliverTcp
       )
     }
-    return { reader, writer, localAddress }
+    return { udp, localAddress }
   })
 
 /** Each attempt gets its own scope, closed if the attempt fails, so a retry rebinds from scratch. */
 const openInChildScope = (
   settings: Settings,
   counters: Counters,
+  deliverUdp: (payload: Uint8Array, from: AddrPort) => void,
   deliverTcp: (payload: Uint8Array, from: AddrPort) => void
 ): Effect.Effect<Sockets, TransportError, Scope.Scope> =>
   Effect.gen(function* () {
     const child = yield* Scope.fork(yield* Scope.Scope)
-    return yield* openSockets(settings, counters, deliverTcp).pipe(
+    return yield* openSockets(settings, counters, deliverUdp, deliverTcp).pipe(
       Scope.provide(child),
       Effect.onError((cause) => Scope.close(child, Exit.failCause(cause)))
     )
@@ -175,69 +154,20 @@ export const make = (options: Options): Effect.Effect<Transport["Service"], Tran
       if (!Queue.offerUnsafe(inbox, message)) counters.receiveQueueDropped++
     }
     const deliverTcp = (payload: Uint8Array, from: AddrPort): void => enqueue({ payload, from, via: "tcp" })
-    const { reader, writer, localAddress } = yield* openInChildScope(settings, counters, deliverTcp).pipe(
+    const deliverUdp = (payload: Uint8Array, from: AddrPort): void => enqueue({ payload, from, via: "udp" })
+    const { udp, localAddress } = yield* openInChildScope(settings, counters, deliverUdp, deliverTcp).pipe(
       Effect.retry({
         times: EPHEMERAL_ATTEMPTS - 1,
         while: (error) => settings.port === 0 && error.reason === "AddressInUse"
       })
     )
 
-    // Replies usually go to the `from` of a received datagram: remember its parsed address.
-    const inetOf = new WeakMap<AddrPort, NetAddress.InetAddress>()
-    const toInet = (to: AddrPort): NetAddress.InetAddress | undefined => {
-      const known = inetOf.get(to)
-      if (known !== undefined) return known
-      const inet = AddressConversion.toInetAddress(to)
-      if (inet !== undefined) inetOf.set(to, inet)
-      return inet
-    }
-
-    const accept = (batch: ReadonlyArray<DatagramSocket.Datagram>): void => {
-      for (const datagram of batch) {
-        const size = datagram.payload.length
-        // node hands over whole datagrams, so a long one arrives long rather than cut to 1424 bytes
-        if (size > Constants.MAX_MSG_LEN) {
-          counters.oversizeDropped++
-          continue
-        }
-        counters.datagramsIn++
-        counters.bytesIn += size
-        const from = AddressConversion.fromInetAddress(datagram.address)
-        inetOf.set(from, datagram.address)
-        enqueue({ payload: datagram.payload, from, via: "udp" })
-      }
-    }
-    // Never waits on the inbox, so the socket's own queue stays nearly empty.
-    yield* Effect.forkScoped(
-      Effect.forever(Effect.map(reader.pull, accept)).pipe(
-        Effect.catch((error) => Effect.logError("UDP receive stopped", error.message))
-      )
-    )
-
-    const snapshot = (): TransportStats => ({
-      ...counters,
-      receiveQueueDropped: counters.receiveQueueDropped + reader.dropped()
-    })
+    const snapshot = (): TransportStats => ({ ...counters })
     const flushMetrics = makeMetricsFlush(snapshot)
     yield* Effect.forkScoped(Effect.repeat(flushMetrics, Schedule.spaced(settings.metricsIntervalMs)))
     yield* Effect.addFinalizer(() => flushMetrics)
 
-    const send = (to: AddrPort, payload: Uint8Array): Effect.Effect<void> => {
-      const address = payload.length > Constants.MAX_MSG_LEN ? undefined : toInet(to)
-      if (address === undefined) {
-        counters.sendErrors++
-        return Effect.void
-      }
-      return Effect.match(writer.write({ payload, address }), {
-        onFailure: () => {
-          counters.sendErrors++
-        },
-        onSuccess: () => {
-          counters.datagramsOut++
-          counters.bytesOut += payload.length
-        }
-      })
-    }
+    const send = (to: AddrPort, payload: Uint8Array): Effect.Effect<void> => Effect.sync(() => udp.send(to, payload))
 
     return Transport.of({
       localAddress,

@@ -33,7 +33,7 @@ export interface DaemonProcess {
  */
 export const start = (
   args: ReadonlyArray<string>,
-  timeoutMs = 20_000,
+  timeoutMs = 45_000,
   env: Readonly<Record<string, string>> = {}
 ): Effect.Effect<DaemonProcess, Error, Scope.Scope> =>
   Effect.acquireRelease(
@@ -45,10 +45,12 @@ export const start = (
       const logs: Array<LogLine> = []
       const waiters = new Set<(line: LogLine) => void>()
       let buffered = ""
+      let rawTail = ""
       let exitCode: number | null | undefined
       child.stderr!.setEncoding("utf8")
       child.stderr!.on("data", (chunk: string) => {
         buffered += chunk
+        rawTail = (rawTail + chunk).slice(-2_000)
         const lines = buffered.split("\n")
         buffered = lines.pop()!
         for (const text of lines) {
@@ -80,7 +82,7 @@ export const start = (
             duration: waitMs,
             orElse: () =>
               Effect.fail(
-                new Error(`no matching log line within ${waitMs} ms; last: ${JSON.stringify(logs.slice(-3))}`)
+                new Error(`no matching log line within ${waitMs} ms; last: ${JSON.stringify(logs.slice(-3))}; stderr: ${rawTail}`)
               )
           })
         )
@@ -162,8 +164,19 @@ export const runToExit = (
   timeoutMs = 20_000
 ): Effect.Effect<Finished> => Effect.scoped(Effect.flatMap(spawnDaemon(args, env, timeoutMs), (s) => s.finished))
 
-/** The usual flags of a test daemon on ::1 with an ephemeral port (and an ephemeral admin port). */
-export const testArgs = (dataDir: string, edges: ReadonlyArray<AddrPort> = [], port = 0): Array<string> => [
+/**
+ * The usual flags of a test daemon on ::1 with an ephemeral port (and an ephemeral admin port). PUTs
+ * are verified on the event loop (`--verify-workers 0`): a worker thread per daemon doubles the start-up
+ * work of suites that run many daemons on two cores; Shutdown.test.ts runs the default (auto).
+ */
+export const testArgs = (
+  dataDir: string,
+  edges: ReadonlyArray<AddrPort> = [],
+  port = 0,
+  verifyWorkers = "0"
+): Array<string> => [
+  "--verify-workers",
+  verifyWorkers,
   "--listen",
   `[::1]:${port}`,
   "--data-dir",
