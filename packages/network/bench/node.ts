@@ -191,13 +191,18 @@ const startEcho = (replyBytes: number): Promise<{ child: ChildProcess; port: num
     child.on("exit", (code) => reject(new Error(`the echo server exited early (${code})`)))
   })
 
-/** The raw server: each request gets `replyBytes` bytes back, a GET_ACK op byte first and the request's last 4 bytes last. */
+/**
+ * The raw server: each GET gets `replyBytes` bytes back shaped like a GET_ACK as far as the client
+ * reads it (the op byte, and the request's key length and key where a GET_ACK carries them).
+ */
 const runEcho = (replyBytes: number): void => {
   const socket = Dgram.createSocket({ type: "udp6" })
   socket.on("message", (request, from) => {
     const reply = Buffer.alloc(replyBytes)
     reply[0] = Constants.Op.GetAck
-    request.copy(reply, replyBytes - 4, request.length - 4)
+    const keyLength = request[33] ?? 0
+    reply[KEY_AT - 1] = keyLength
+    request.copy(reply, KEY_AT, 34, 34 + keyLength)
     socket.send(reply, from.port, from.address)
   })
   socket.bind({ address: HOST, port: 0 }, () => {
