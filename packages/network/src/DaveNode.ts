@@ -46,6 +46,8 @@ export interface DaveNodeOptions {
   readonly replicateEveryMs?: number
   /** Period of the own-address query to an edge (default 10 min; every 5 s until first learned). */
   readonly addrQueryEveryMs?: number
+  /** How often the node's counters reach the Metrics (default 1000; 0: only at shutdown). */
+  readonly metricsFlushEveryMs?: number
   /** PUTs waiting for verification before new ones are dropped (default 4096). */
   readonly maxQueuedPuts?: number
   /** Period of backup compaction (default 10 min; 0 turns it off). */
@@ -545,7 +547,8 @@ export const make = (
       for (const ping of result.pings) yield* send(ping.to, { _tag: "Ping", challenge: ping.challenge, used, capacity })
     })
     yield* every(options.tickEveryMs ?? 250, tick)
-    yield* every(1_000, counts.flush)
+    const metricsFlushEveryMs = options.metricsFlushEveryMs ?? 1_000
+    if (metricsFlushEveryMs > 0) yield* every(metricsFlushEveryMs, counts.flush)
     yield* Effect.addFinalizer(() => counts.flush)
 
     yield* every(

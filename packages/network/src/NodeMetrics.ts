@@ -42,7 +42,7 @@ export const serveLatencyMs = Metric.histogram("dave_node_get_serve_latency_ms",
 })
 
 /** Most serve-latency samples kept between flushes; beyond it they are not recorded. */
-const MAX_SAMPLES = 65_536
+const MAX_SAMPLES = 16_384
 
 /** Plain counters for the hot path, moved into the Metrics by `flush`. */
 export class Counts {
@@ -54,10 +54,12 @@ export class Counts {
     this.#attributes = attributes
   }
 
-  readonly #samples = new Float64Array(MAX_SAMPLES)
+  // Allocated on the first sample: a simulation runs thousands of nodes that serve few GETs.
+  #samples: Float64Array | undefined
   #sampleCount = 0
 
   observeServe(ms: number): void {
+    this.#samples ??= new Float64Array(MAX_SAMPLES)
     if (this.#sampleCount < MAX_SAMPLES) this.#samples[this.#sampleCount++] = ms
   }
 
@@ -83,7 +85,7 @@ export class Counts {
   readonly flush: Effect.Effect<void> = Effect.suspend(() => {
     const batch = Array.from(this.#pending)
     this.#pending.clear()
-    const samples = Array.from(this.#samples.subarray(0, this.#sampleCount))
+    const samples = this.#samples === undefined ? [] : Array.from(this.#samples.subarray(0, this.#sampleCount))
     this.#sampleCount = 0
     return Effect.andThen(
       Effect.forEach(batch, ([key, n]) => Metric.update(this.#metricFor(key), n), { discard: true }),

@@ -54,6 +54,8 @@ export interface PeerOptions {
   readonly reliability: Reliability.ReliabilityParams
   /** An own-address answer is accepted only from an edge asked within this long. */
   readonly addrQueryTimeoutMs: number
+  /** Longest the cached active set and selection weights are reused (default 1000 ms). */
+  readonly selectionRefreshMs: number
   /** Where PING challenges come from (see Rng). */
   readonly challengeBytes: ChallengeBytes
   /** Our node's public key: PONGs signed with it come from ourselves and are refused. */
@@ -88,6 +90,7 @@ export const defaults: PeerOptions = {
   dropBelowScore: -6,
   reliability: Reliability.defaultParams,
   addrQueryTimeoutMs: 5_000,
+  selectionRefreshMs: 1_000,
   challengeBytes: "secure"
 }
 
@@ -122,7 +125,8 @@ const positiveInts: ReadonlyArray<keyof PeerOptions> = [
   "storageChallengesPerRound",
   "storageChallengeDeadlineMs",
   "dropAfterConsecutiveFailures",
-  "addrQueryTimeoutMs"
+  "addrQueryTimeoutMs",
+  "selectionRefreshMs"
 ]
 const nonNegative: ReadonlyArray<keyof PeerOptions> = [
   "activateAfterMs",

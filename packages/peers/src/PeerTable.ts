@@ -88,19 +88,22 @@ export class PeerTable extends Context.Service<PeerTable, PeerTableShape>()("@da
 export interface MakeOptions extends Partial<PeerOptions.PeerOptions> {
   /** Added to every metric series, e.g. `{ node: "n3" }` when many nodes share one process. */
   readonly metricAttributes?: Readonly<Record<string, string>>
+  /** Export counters and gauges as effect Metrics (default true; a large simulation reads the core). */
+  readonly metrics?: boolean
 }
 
 export const make = (options: MakeOptions = {}): Effect.Effect<PeerTableShape, PeerOptions.PeerOptionsError> =>
   Effect.gen(function* () {
-    const { metricAttributes = {}, ...overrides } = options
+    const { metricAttributes = {}, metrics = true, ...overrides } = options
     const core = yield* Effect.fromResult(PeerTableCore.make(overrides))
-    return fromCore(core, metricAttributes)
+    return fromCore(core, metricAttributes, metrics)
   })
 
 /** Wraps an existing core (for a caller that also drives it directly, e.g. a simulator). */
 export const fromCore = (
   core: PeerTableCore,
-  metricAttributes: Readonly<Record<string, string>> = {}
+  metricAttributes: Readonly<Record<string, string>> = {},
+  metrics = true
 ): PeerTableShape => {
   const counters = new Map<CounterKey, ReturnType<typeof PeerMetrics.counterFor>>()
   const counterFor = (key: CounterKey) => {
@@ -121,6 +124,7 @@ export const fromCore = (
   }
 
   const flush: Effect.Effect<void> = Effect.suspend(() => {
+    if (!metrics) return Effect.void
     const counts = core.drainCounts()
     if (counts.length === 0) return Effect.void
     return Effect.forEach(counts, ([key, n]) => Metric.update(counterFor(key), n), { discard: true })
@@ -138,6 +142,7 @@ export const fromCore = (
     )
 
   const updateGauges = (nowMs: number): Effect.Effect<void> => {
+    if (!metrics) return Effect.void
     return Effect.all(
       [
         Metric.update(gauges.total, core.size),

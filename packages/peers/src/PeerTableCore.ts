@@ -903,7 +903,7 @@ export class PeerTableCore {
     const o = this.options
     const peers: Array<Peer> = []
     const live: Array<Peer> = []
-    let validUntilMs = nowMs + 1_000
+    let validUntilMs = nowMs + o.selectionRefreshMs
     for (const p of this.#peers.values()) {
       if (p.lastSolvedMs === undefined) continue
       const inactiveAtMs = p.lastSolvedMs + o.deactivateAfterMs * this.#scale(p)
