@@ -200,17 +200,30 @@ export const make = (
         Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(PubSub.takeAll(changes)), logChanges))
       )
     )
-    // Restored entries passed their checksum; their signatures and work are checked in the background.
+    // Restored entries passed their checksum; their signatures and work are checked in the background,
+    // in batches on the VerifyPool, with a turn of the event loop between batches: checked in one go
+    // on the loop, 20,000 entries kept a restarted node from answering anything for seconds.
+    const yieldToLoop = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
     yield* Effect.forkScoped(
       Effect.gen(function* () {
         const now = yield* nowMs
         let evicted = 0
         yield* store.entries.pipe(
-          Stream.runForEach((entry) => {
-            if (checkDat(entry.dat, now) === "Valid") return Effect.void
-            evicted++
-            return Effect.asVoid(store.remove(entry.dat.pubKey, entry.dat.key))
-          })
+          Stream.grouped(VerifyPool.MAX_BATCH),
+          Stream.runForEach((batch) =>
+            Effect.gen(function* () {
+              const verdicts = yield* pool.check(
+                batch.map((e) => e.dat),
+                { nowMs: now, minWork }
+              )
+              for (let i = 0; i < batch.length; i++) {
+                if (verdicts[i] === "Valid") continue
+                evicted++
+                yield* store.remove(batch[i]!.dat.pubKey, batch[i]!.dat.key)
+              }
+              yield* yieldToLoop
+            })
+          )
         )
         if (evicted > 0) yield* Effect.logWarning("evicted restored entries that fail verification", { evicted })
       })
