@@ -93,7 +93,8 @@ export const delayMs = (profile: LinkProfile, baseMs: number, extraMs: number, p
 export const invalidField = (profile: LinkProfile): string | undefined => {
   const rate = (x: number) => x >= 0 && x <= 1
   const ms = (x: number) => Number.isFinite(x) && x >= 0
-  if (!ms(profile.baseMinMs) || !ms(profile.baseMaxMs) || profile.baseMaxMs < profile.baseMinMs) return "baseMinMs/baseMaxMs"
+  if (!ms(profile.baseMinMs) || !ms(profile.baseMaxMs) || profile.baseMaxMs < profile.baseMinMs)
+    return "baseMinMs/baseMaxMs"
   if (!rate(profile.lossRate)) return "lossRate"
   if (!rate(profile.duplicateRate)) return "duplicateRate"
   if (!rate(profile.reorderRate)) return "reorderRate"

@@ -1,4 +1,4 @@
-import { Random } from "effect"
+import type { Random } from "effect"
 
 /**
  * The simulation's one seeded random source: sfc32 (Chris Doty-Humphrey's small fast counter

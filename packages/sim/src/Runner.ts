@@ -1,8 +1,8 @@
 import { Data, Effect, Exit } from "effect"
-import { failedChecks, type Report, type Scenario, type Settings } from "./Scenario.ts"
+import { defaultParams, failedChecks, type Report, type Scenario, type Settings } from "./Scenario.ts"
 import type { Mode } from "./SimCrypto.ts"
 import type { NetworkOptions } from "./SimNetwork.ts"
-import * as SimParams from "./SimParams.ts"
+import type * as SimParams from "./SimParams.ts"
 import * as Simulation from "./Simulation.ts"
 
 /**
@@ -16,7 +16,10 @@ export interface Request {
   readonly nodes: number
   readonly virtualMinutes: number
   readonly crypto: Mode
-  /** Overrides the scenario's node settings. */
+  /** Overrides of SimParams.scaled's defaults (see Settings). */
+  readonly livenessScale?: number | undefined
+  readonly maxPeers?: number | undefined
+  /** Overrides the scenario's node settings entirely. */
   readonly params?: SimParams.SimParams
   readonly network?: NetworkOptions
   /** See Simulation.Options.abortWhen. */
@@ -42,17 +45,21 @@ export class ScenarioFailed extends Data.TaggedError("ScenarioFailed")<{ readonl
 
 export const settingsOf = (request: Request): Settings => ({
   nodes: request.nodes,
-  virtualMinutes: request.virtualMinutes
+  virtualMinutes: request.virtualMinutes,
+  livenessScale: request.livenessScale,
+  maxPeers: request.maxPeers
 })
 
 export const reproduceCommand = (request: Request): string =>
   `pnpm sim -- --scenario ${request.scenario.name} --seed ${request.seed} --nodes ${request.nodes}` +
-  ` --virtual-minutes ${request.virtualMinutes} --crypto ${request.crypto}`
+  ` --virtual-minutes ${request.virtualMinutes} --crypto ${request.crypto}` +
+  (request.livenessScale === undefined ? "" : ` --liveness-scale ${request.livenessScale}`) +
+  (request.maxPeers === undefined ? "" : ` --max-peers ${request.maxPeers}`)
 
 export const run = (request: Request): Effect.Effect<Outcome> =>
   Effect.gen(function* () {
     const settings = settingsOf(request)
-    const params = request.params ?? request.scenario.params?.(settings) ?? SimParams.scaled({ nodes: request.nodes })
+    const params = request.params ?? request.scenario.params?.(settings) ?? defaultParams(settings)
     // Real time is read only to report how long the run took; the simulation never sees it.
     const wallStart = performance.now()
     const result = yield* Simulation.run(

@@ -1,5 +1,6 @@
 import type { Effect } from "effect"
-import type { SimParams } from "./SimParams.ts"
+import * as SimParams from "./SimParams.ts"
+import type { SimParams as Params } from "./SimParams.ts"
 import type { World } from "./World.ts"
 
 /**
@@ -24,14 +25,25 @@ export interface Settings {
   readonly nodes: number
   /** Virtual minutes the network runs in steady state, on top of the scenario's own steps. */
   readonly virtualMinutes: number
+  /** Overrides of SimParams.scaled's defaults. */
+  readonly livenessScale?: number | undefined
+  readonly maxPeers?: number | undefined
 }
+
+/** The node settings a run uses unless its scenario says otherwise. */
+export const defaultParams = (settings: Settings): Params =>
+  SimParams.scaled({
+    nodes: settings.nodes,
+    ...(settings.livenessScale === undefined ? {} : { livenessScale: settings.livenessScale }),
+    ...(settings.maxPeers === undefined ? {} : { maxPeers: settings.maxPeers })
+  })
 
 export interface Scenario {
   readonly name: string
   readonly description: string
   readonly defaultNodes: number
-  /** The node settings for a run; default `SimParams.scaled({ nodes })`. */
-  readonly params?: (settings: Settings) => SimParams
+  /** The node settings for a run; default `defaultParams(settings)`. */
+  readonly params?: (settings: Settings) => Params
   /** A bound on the virtual time the scenario may take. */
   readonly maxVirtualMs: (settings: Settings) => number
   readonly run: (world: World, settings: Settings) => Effect.Effect<Report>

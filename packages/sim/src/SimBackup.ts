@@ -1,4 +1,4 @@
-import { Backup, BackupWriteError, type RestoreReport } from "@dave/backup"
+import { Backup, BackupClosedError, type RestoreReport } from "@dave/backup"
 import type { Entry } from "@dave/protocol"
 import { Effect, Layer } from "effect"
 
@@ -6,7 +6,7 @@ import { Effect, Layer } from "effect"
  * A node's backup in memory: the "disk" (`BackupDisk`) outlives the node, so a node restarted with
  * its backup restores what it had appended, as from the file. Every append counts as durable at
  * once (a crash loses nothing appended); compaction keeps exactly the live entries, as the file
- * backup does. A disk holds at most `maxRecords`; an append beyond that fails as a full disk would.
+ * backup does. A disk holds at most `maxRecords`; beyond that, appends fail.
  */
 export class BackupDisk {
   readonly name: string
@@ -45,12 +45,12 @@ export class BackupDisk {
   }
 }
 
-const writeError = (disk: BackupDisk) =>
-  new BackupWriteError({ path: disk.name, operation: "write", cause: `disk full (${disk.maxRecords} records)` })
+/** A full disk refuses appends as a closed log would (the service has no "full" error). */
+const fullError = (disk: BackupDisk) => new BackupClosedError({ path: disk.name })
 
 export const make = (disk: BackupDisk): Backup.Backup["Service"] =>
   Backup.Backup.of({
-    append: (entry) => (disk.append(entry) ? Effect.void : Effect.fail(writeError(disk))),
+    append: (entry) => (disk.append(entry) ? Effect.void : Effect.fail(fullError(disk))),
     flush: Effect.void,
     compact: (live) =>
       Effect.sync(() => {

@@ -1,4 +1,5 @@
-import { Hasher, Signer, Verifier, Work } from "@dave/crypto"
+import { DatSigning, Hasher, Signer, Verifier, VerifyPool, Work } from "@dave/crypto"
+import { Constants } from "@dave/protocol"
 import { Effect } from "effect"
 
 /**
@@ -75,3 +76,19 @@ export const makeReal: Effect.Effect<SimCrypto> = Effect.map(Hasher.makeWasm, (h
 }))
 
 export const make = (mode: Mode): Effect.Effect<SimCrypto> => (mode === "fake" ? Effect.succeed(fake) : makeReal)
+
+/**
+ * Verification on the calling fiber, synchronously. `VerifyPool.make({ workers: 0 })` checks inline
+ * too, but its finalizer waits on a real Promise, which would hold a crashing node's fiber until the
+ * process next yields to the event loop: outside virtual time.
+ */
+export const inlineVerifyPool = (crypto: SimCrypto): VerifyPool.VerifyPool["Service"] =>
+  VerifyPool.VerifyPool.of({
+    workers: () => 0,
+    check: (dats, options) =>
+      Effect.sync(() =>
+        dats.map((dat) =>
+          DatSigning.check(crypto, dat, { nowMs: options.nowMs, minWork: options.minWork ?? Constants.MIN_WORK })
+        )
+      )
+  })

@@ -1,4 +1,4 @@
-import { Transport, TransportError, type Inbound, TransportStats } from "@dave/network"
+import { type Inbound, Transport, TransportError, TransportStats } from "@dave/network"
 import { Address, type AddrPort, Constants } from "@dave/protocol"
 import { Duration, Effect } from "effect"
 import type { EventLoop } from "./EventLoop.ts"
@@ -51,9 +51,9 @@ export interface NetworkStats {
   readonly tcpSendsFailed: number
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
-const emptyStats = (): Mutable<NetworkStats> => ({
+export const emptyStats = (): Mutable<NetworkStats> => ({
   datagramsSent: 0,
   datagramsDelivered: 0,
   bytesDelivered: 0,
@@ -216,10 +216,6 @@ export class SimNetwork {
     return true
   }
 
-  #reachable(from: Host, to: Host | undefined): to is Host {
-    return to !== undefined && to.up && (!this.#partitioned || from.group === to.group)
-  }
-
   #send(from: Host, to: AddrPort, payload: Uint8Array): void {
     if (!from.up) return
     if (payload.length > Constants.MAX_MSG_LEN || to.ip.length !== Constants.IP_LEN || to.port === 0) {
@@ -297,7 +293,10 @@ export class SimNetwork {
       const copies = frames.map((f) => f.slice())
       if (!from.up) return fail("Failed", "the sending host is down")
       if (target === undefined || (this.#partitioned && from.group !== target.group)) {
-        return Effect.andThen(this.#sleep(this.options.tcpSendTimeoutMs), fail("Timeout", "no answer to the connection"))
+        return Effect.andThen(
+          this.#sleep(this.options.tcpSendTimeoutMs),
+          fail("Timeout", "no answer to the connection")
+        )
       }
       const oneWayMs = LinkModel.baseLatencyMs(this.options.link, from.point, target.point)
       if (!target.up) return Effect.andThen(this.#sleep(2 * oneWayMs), fail("ConnectionRefused", "connection refused"))

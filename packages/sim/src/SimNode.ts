@@ -1,17 +1,17 @@
-import { Hasher, Signer, Verifier } from "@dave/crypto"
+import { Hasher, Signer, Verifier, VerifyPool } from "@dave/crypto"
 import { DaveNode, Transport } from "@dave/network"
-import { PeerTable, type PeerOptions } from "@dave/peers"
+import { type PeerOptions, PeerTable } from "@dave/peers"
 import { type AddrPort, NodeId } from "@dave/protocol"
 import { ShardStore } from "@dave/store"
 import { Clock, Context, Effect, Exit, Layer, Random, Scope } from "effect"
 import type { EventLoop } from "./EventLoop.ts"
 import type { Prng } from "./Prng.ts"
-import { BackupDisk } from "./SimBackup.ts"
 import * as SimBackup from "./SimBackup.ts"
-import type { SimCrypto } from "./SimCrypto.ts"
+import { BackupDisk } from "./SimBackup.ts"
+import * as SimCrypto from "./SimCrypto.ts"
 import type { SimNetwork } from "./SimNetwork.ts"
 import type { SimParams } from "./SimParams.ts"
-import { VirtualClock } from "./VirtualClock.ts"
+import type { VirtualClock } from "./VirtualClock.ts"
 
 /**
  * One simulated node: a fixed identity (key seed, address, clock, random stream, backup disk) and,
@@ -36,12 +36,14 @@ export interface NodeSetup {
   readonly peers?: Partial<PeerOptions.PeerOptions>
   readonly node?: DaveNode.DaveNodeOptions
   readonly capacityBytes?: number
+  /** How far this node's clock is ahead of virtual time (negative: behind); default 0. */
+  readonly skewMs?: number
 }
 
 export interface Environment {
   readonly loop: EventLoop
   readonly network: SimNetwork
-  readonly crypto: SimCrypto
+  readonly crypto: SimCrypto.SimCrypto
   readonly params: SimParams
 }
 
@@ -112,7 +114,10 @@ export class SimNode {
 
   /** Runs `effect` as this node would: its clock, its random stream. */
   run<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
-    return effect.pipe(Effect.provideService(Clock.Clock, this.clock), Effect.provideService(Random.Random, this.random))
+    return effect.pipe(
+      Effect.provideService(Clock.Clock, this.clock),
+      Effect.provideService(Random.Random, this.random)
+    )
   }
 
   /** Starts the stack (restoring the backup disk, empty unless kept from an earlier run). */
@@ -122,6 +127,10 @@ export class SimNode {
       env.network.up(this.address)
       const scope = yield* Scope.make()
       const params = env.params
+      const cryptoLayer = Layer.mergeAll(
+        Layer.succeed(Verifier.Verifier, env.crypto.verifier),
+        Layer.succeed(Hasher.Hasher, env.crypto.hasher)
+      )
       const layer = Layer.provideMerge(
         DaveNode.layer({ ...params.node, ...this.setup.node, edges: this.setup.edges }),
         Layer.mergeAll(
@@ -134,8 +143,9 @@ export class SimNode {
           }),
           SimBackup.layer(this.disk),
           Layer.succeed(Signer.Signer, this.#signer),
-          Layer.succeed(Verifier.Verifier, env.crypto.verifier),
-          Layer.succeed(Hasher.Hasher, env.crypto.hasher)
+          cryptoLayer,
+          // Verification inline: worker threads would answer in real time, outside the simulation.
+          Layer.succeed(VerifyPool.VerifyPool, SimCrypto.inlineVerifyPool(env.crypto))
         )
       )
       const context = yield* this.run(Layer.buildWithScope(layer, scope)).pipe(Effect.orDie)

@@ -4,13 +4,17 @@ import { Constants } from "@dave/protocol"
 
 /**
  * Node settings for simulations. The internet defaults (a PING to every peer each second or so, a
- * tick every 250 ms, 256-peer tables) would cost ~50 datagrams per node per virtual second, far
- * more than 1,000 nodes × 1 hour can afford in a minute. The liveness rules are therefore run on a
- * slower clock: every liveness time (fastest ping interval, activation delay, deactivation and drop
- * windows) is multiplied by `livenessScale`, which keeps their ratios (a peer is active while it
- * answered within 3 ping intervals, dropped after 12) and so the protocol's semantics, only slower.
- * The ping budget is sized so that a full table is pinged every `targetPingIntervalMs`. Times that
- * measure the network rather than liveness (storage-challenge deadline, read timeout) are kept.
+ * tick every 250 ms, 256-peer tables) cost tens of datagrams per node per virtual second, far more
+ * than 1,000 nodes × 1 hour can afford. The liveness rules therefore run on a slower clock: every
+ * liveness time (fastest ping interval, activation delay, deactivation and drop windows, and the
+ * amplification window that lets a challenge follow a PING) is multiplied by `livenessScale`. That
+ * keeps their ratios (a peer is active while it answered within 3 ping intervals, dropped after 12,
+ * selectable 5 intervals after it appeared), so the protocol's semantics hold, only slower. The tick
+ * runs at a third of the fastest ping interval, and all the PINGs of a tick go out at one instant,
+ * which a budget of PINGs "per second" sees as one burst: the budget is therefore sized per tick,
+ * so that a full table takes 40 % of it and the rest is left for newcomers (as with the defaults
+ * for tables below 26 peers). Times that measure the network rather than liveness (storage
+ * challenge period and deadline, read timeout) keep their defaults.
  */
 
 export interface SimParams {
@@ -22,25 +26,35 @@ export interface SimParams {
   readonly bootstrapCount: number
   /** Edges each non-bootstrap node is given. */
   readonly edgesPerNode: number
+  /**
+   * Table size of the bootstrap nodes. A node whose table is full of active peers refuses a
+   * newcomer, cannot verify it, and so answers it with bare PONGs: a newcomer whose edges are all
+   * full never learns an address. Bootstrap nodes get room for every node that names them.
+   */
+  readonly bootstrapMaxPeers: number
 }
 
 export interface ScaleOptions {
   readonly nodes: number
-  /** Default 10. */
+  /** Default 10 up to 128 nodes, 60 beyond. */
   readonly livenessScale?: number
-  /** Default: every node's table holds the whole network up to 128 nodes, 64 peers beyond. */
+  /** Default: every node's table holds the whole network up to 128 nodes, 32 peers beyond. */
   readonly maxPeers?: number
-  /** How often a full table's peers are each pinged; default 40 s. */
-  readonly targetPingIntervalMs?: number
 }
 
-const BUDGET_UTILISATION = 0.8
+/** Share of the ping budget a full table uses at the fastest interval. */
+const FULL_TABLE_SHARE = 0.4
 
 export const scaled = (options: ScaleOptions): SimParams => {
-  const scale = options.livenessScale ?? 10
-  const maxPeers = options.maxPeers ?? (options.nodes <= 128 ? Math.max(8, options.nodes) : 64)
-  const targetMs = options.targetPingIntervalMs ?? 40_000
-  const maxPingsPerSecond = Math.max(1, Math.ceil((maxPeers * 1000) / (BUDGET_UTILISATION * targetMs)))
+  const small = options.nodes <= 128
+  const scale = options.livenessScale ?? (small ? 10 : 60)
+  const maxPeers = options.maxPeers ?? (small ? Math.max(8, options.nodes) : 32)
+  const minPingIntervalMs = Constants.PING_INTERVAL_MS * scale
+  const tickEveryMs = Math.round(minPingIntervalMs / 3)
+  const pingsPerTick = (maxPeers * tickEveryMs) / minPingIntervalMs
+  const maxPingsPerSecond = Math.max(1, Math.ceil(pingsPerTick / FULL_TABLE_SHARE))
+  const bootstrapCount = Math.min(options.nodes, Math.max(4, Math.min(32, Math.ceil(options.nodes / 100))))
+  const edgesPerNode = 2
   return {
     peers: {
       maxPeers,
@@ -48,20 +62,23 @@ export const scaled = (options: ScaleOptions): SimParams => {
       maxPeersPerIp: 4,
       maxPeersPerPrefix: 16,
       maxPingsPerSecond,
-      minPingIntervalMs: Constants.PING_INTERVAL_MS * scale,
+      minPingIntervalMs,
       activateAfterMs: Constants.ACTIVATE_AFTER_MS * scale,
       deactivateAfterMs: Constants.DEACTIVATE_AFTER_MS * scale,
-      dropAfterMs: Constants.DROP_AFTER_MS * scale
+      dropAfterMs: Constants.DROP_AFTER_MS * scale,
+      amplificationWindowMs: 5_000 * scale
     },
     node: {
-      tickEveryMs: 2_000,
-      storageChallengeEveryMs: Constants.STORAGE_CHALLENGE_EVERY_MS,
-      replicateEveryMs: 30_000,
+      tickEveryMs,
+      // One round of storage challenges, and one re-replication check, per fastest ping interval.
+      storageChallengeEveryMs: Math.max(Constants.STORAGE_CHALLENGE_EVERY_MS, minPingIntervalMs),
+      replicateEveryMs: Math.max(10_000, minPingIntervalMs),
       compactEveryMs: 10 * 60_000
     },
     capacityBytes: 16 * 1024 * 1024,
     storePruneEveryMs: 10 * 60_000,
-    bootstrapCount: Math.min(options.nodes, Math.max(4, Math.min(32, Math.ceil(options.nodes / 100)))),
-    edgesPerNode: 2
+    bootstrapCount,
+    edgesPerNode,
+    bootstrapMaxPeers: Math.max(maxPeers, Math.ceil((2 * options.nodes * edgesPerNode) / bootstrapCount))
   }
 }

@@ -3,7 +3,9 @@ import { Cause, Data, Effect, Exit, type Fiber } from "effect"
 import { EventLoop, LivelockError, type RunOutcome } from "./EventLoop.ts"
 import { Prng } from "./Prng.ts"
 import * as SimCrypto from "./SimCrypto.ts"
-import { defaultOptions, type NetworkOptions, type NetworkStats, SimNetwork } from "./SimNetwork.ts"
+import * as LinkModel from "./LinkModel.ts"
+import * as SimNetwork from "./SimNetwork.ts"
+import { defaultOptions, type NetworkOptions, type NetworkStats } from "./SimNetwork.ts"
 import type { SimParams } from "./SimParams.ts"
 import { TraceHash } from "./TraceHash.ts"
 import { World } from "./World.ts"
@@ -41,7 +43,7 @@ const EVENTS_PER_SLICE = 100_000
 const MAX_TASKS_PER_INSTANT = 20_000_000
 
 export class SimulationError extends Data.TaggedError("SimulationError")<{
-  readonly reason: "Deadline" | "Stalled" | "Livelock" | "EventBudget" | "Defect" | "Aborted"
+  readonly reason: "Deadline" | "Stalled" | "Livelock" | "EventBudget" | "Defect" | "Aborted" | "InvalidOptions"
   readonly detail: string
 }> {
   override get message(): string {
@@ -86,7 +88,10 @@ const drive = (
         outcome = loop.run({ untilMs, maxEvents: EVENTS_PER_SLICE, stop: () => fiber.pollUnsafe() !== undefined })
       } catch (error) {
         if (error instanceof LivelockError) return new SimulationError({ reason: "Livelock", detail: error.message })
-        return new SimulationError({ reason: "Defect", detail: error instanceof Error ? (error.stack ?? error.message) : String(error) })
+        return new SimulationError({
+          reason: "Defect",
+          detail: error instanceof Error ? (error.stack ?? error.message) : String(error)
+        })
       }
       if (outcome !== "Paused") return outcome
       if (abortWhen()) return new SimulationError({ reason: "Aborted", detail: `cut short at virtual ${loop.nowMs}` })
@@ -95,8 +100,16 @@ const drive = (
     return new SimulationError({ reason: "EventBudget", detail: `more than ${maxEvents} events` })
   })
 
-export const run = <A, E>(options: Options, scenario: (world: World) => Effect.Effect<A, E>): Effect.Effect<Result<A, E>> =>
+export const run = <A, E>(
+  options: Options,
+  scenario: (world: World) => Effect.Effect<A, E>
+): Effect.Effect<Result<A, E>> =>
   Effect.gen(function* () {
+    const badLink = LinkModel.invalidField((options.network ?? defaultOptions).link)
+    if (badLink !== undefined || !(options.maxVirtualMs > 0)) {
+      const detail = badLink === undefined ? "maxVirtualMs must be > 0" : `invalid link profile: ${badLink}`
+      return { exit: Exit.fail(new SimulationError({ reason: "InvalidOptions", detail })), summary: emptySummary(options) }
+    }
     // Both load WASM asynchronously; inside the simulation nothing may wait on the real world.
     yield* KeyHash.make
     const crypto = yield* SimCrypto.make(options.crypto)
@@ -112,7 +125,7 @@ export const run = <A, E>(options: Options, scenario: (world: World) => Effect.E
       maxTasksPerInstant: MAX_TASKS_PER_INSTANT
     })
     const trace = new TraceHash()
-    const network = new SimNetwork(loop, networkRandom, trace, options.network ?? defaultOptions)
+    const network = new SimNetwork.SimNetwork(loop, networkRandom, trace, options.network ?? defaultOptions)
     const world = new World({
       seed: options.seed,
       loop,
@@ -158,6 +171,22 @@ const shutdown = (world: World, scenario: Fiber.Fiber<unknown, unknown>): Effect
       yield* Effect.logWarning("simulation shutdown did not finish", outcome)
     }
   })
+
+const emptySummary = (options: Options): Summary => ({
+  seed: options.seed,
+  crypto: options.crypto,
+  traceHash: new TraceHash().hex(),
+  traceRecords: 0,
+  virtualMs: 0,
+  eventsFired: 0,
+  tasksRun: 0,
+  nodes: 0,
+  nodesRunning: 0,
+  network: SimNetwork.emptyStats(),
+  logErrors: 0,
+  logWarnings: 0,
+  firstErrors: []
+})
 
 const summarize = (world: World, options: Options, virtualMs: number): Summary => ({
   seed: options.seed,

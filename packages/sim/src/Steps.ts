@@ -1,5 +1,5 @@
 import { Reads } from "@dave/network"
-import { Dat, type Entry, type Message } from "@dave/protocol"
+import { Constants, Dat, type Entry, type Message, NodeId } from "@dave/protocol"
 import { Effect, Option } from "effect"
 import type { NodeSetup, SimNode } from "./SimNode.ts"
 import type { Author, World } from "./World.ts"
@@ -84,7 +84,12 @@ export const writeEntries = (
       const writer = running[world.random.below(running.length)]!
       const author = authors[i % authors.length]!
       const key = `${options.prefix ?? "k"}${Math.floor(i / authors.length)}`
-      const dat = yield* world.signDat(author, key, `value ${i} by ${writer.index}`, writer.clock.currentTimeMillisUnsafe())
+      const dat = yield* world.signDat(
+        author,
+        key,
+        `value ${i} by ${writer.index}`,
+        writer.clock.currentTimeMillisUnsafe()
+      )
       const report = yield* Effect.result(world.put(writer, dat))
       if (report._tag === "Success") {
         written.push({ author, dat, writer: writer.index, replicas: report.success.replicas.filter((id) => id !== 0n) })
@@ -122,9 +127,13 @@ export const readAll = (
   concurrency = 16
 ): Effect.Effect<ReadTally> =>
   Effect.map(
-    Effect.forEach(pairs, ([reader, dat]) => (reader.running ? readBack(world, reader, dat) : Effect.succeed("failed" as const)), {
-      concurrency
-    }),
+    Effect.forEach(
+      pairs,
+      ([reader, dat]) => (reader.running ? readBack(world, reader, dat) : Effect.succeed("failed" as const)),
+      {
+        concurrency
+      }
+    ),
     (outcomes) => ({
       found: outcomes.filter((o) => o === "found").length,
       stale: outcomes.filter((o) => o === "stale").length,
@@ -145,13 +154,24 @@ export const holders = (world: World, dat: Message.Dat): Effect.Effect<ReadonlyA
     (lists) => lists.flat()
   )
 
+/** The `count` running nodes closest by XOR to `targetId`: the replicas a node with a full view picks. */
+export const closestRunning = (world: World, targetId: bigint, count = Constants.FANOUT): ReadonlyArray<SimNode> =>
+  world
+    .running()
+    .map((node) => ({ node, distance: NodeId.distance(node.nodeId, targetId) }))
+    .sort((a, b) => (a.distance < b.distance ? -1 : a.distance > b.distance ? 1 : 0))
+    .slice(0, count)
+    .map((r) => r.node)
+
 /** Whether `a` is a newer version than `b` by the store's rule (time, then work). */
 export const newer = (a: Message.Dat, b: Message.Dat): boolean =>
   Reads.compareVersions({ replicas: [], dat: a }, { replicas: [], dat: b }) > 0
 
-export const mean = (xs: ReadonlyArray<number>): number => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length)
+export const mean = (xs: ReadonlyArray<number>): number =>
+  xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length
 
-export const percent = (part: number, whole: number): string => (whole === 0 ? "n/a" : `${((100 * part) / whole).toFixed(2)}%`)
+export const percent = (part: number, whole: number): string =>
+  whole === 0 ? "n/a" : `${((100 * part) / whole).toFixed(2)}%`
 
 export interface LivenessTimes {
   /** How often each peer of a full table is pinged. */

@@ -3,11 +3,12 @@ import type { AddrPort } from "@dave/protocol"
 /**
  * A running 64-bit FNV-1a digest of a run: every delivered datagram and TCP frame (time, from, to,
  * bytes) and every crash, restart, partition and heal goes in, so two runs with the same digest
- * delivered the same bytes at the same instants.
+ * delivered the same bytes at the same instants. Payloads go in 32-bit words (a final partial word
+ * byte by byte), which is FNV-1a with a wider input unit: a quarter of the multiplications.
  *
- * Hand-written: FNV-1a over two 32-bit halves costs about a nanosecond per byte with no BigInt and
- * no WASM call per datagram, and the trace must be cheap enough to stay on for every run. The
- * 64-bit prime is 2^40 + 0x1b3, so h × prime = h × 0x1b3 + (h << 40), done below in halves.
+ * Hand-written: FNV-1a over two 32-bit halves needs no BigInt and no WASM call per datagram, and the
+ * trace must be cheap enough to stay on for every run. The 64-bit prime is 2^40 + 0x1b3, so
+ * h × prime = h × 0x1b3 + (h << 40), done below in halves.
  */
 export class TraceHash {
   #hi = 0xcbf29ce4
@@ -19,7 +20,12 @@ export class TraceHash {
   }
 
   #byte(b: number): void {
-    const lo = (this.#lo ^ b) >>> 0
+    this.#word(b)
+  }
+
+  /** XORs `x` (up to 32 bits) into the low half, then multiplies by the FNV prime. */
+  #word(x: number): void {
+    const lo = (this.#lo ^ x) >>> 0
     const product = lo * 0x1b3
     const carry = Math.floor(product / 4294967296)
     this.#hi = (Math.imul(this.#hi, 0x1b3) + carry + (lo << 8)) >>> 0
@@ -40,7 +46,12 @@ export class TraceHash {
 
   #bytes(b: Uint8Array): void {
     this.#uint32(b.length)
-    for (let i = 0; i < b.length; i++) this.#byte(b[i]!)
+    const words = b.length >>> 2
+    for (let w = 0; w < words; w++) {
+      const i = w << 2
+      this.#word(b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24))
+    }
+    for (let i = words << 2; i < b.length; i++) this.#byte(b[i]!)
   }
 
   #addr(a: AddrPort): void {

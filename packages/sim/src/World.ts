@@ -3,10 +3,10 @@ import type { DaveNode } from "@dave/network"
 import { Address, type AddrPort, type Entry, type Message } from "@dave/protocol"
 import { Cause, Clock, Context, Effect, Logger, type Option, Random, References } from "effect"
 import type { EventLoop } from "./EventLoop.ts"
-import { Prng } from "./Prng.ts"
+import type { Prng } from "./Prng.ts"
 import type { SimCrypto } from "./SimCrypto.ts"
 import type { SimNetwork } from "./SimNetwork.ts"
-import { addressOf, type NodeSetup, SimNode } from "./SimNode.ts"
+import { addressOf, type Environment, type NodeSetup, SimNode } from "./SimNode.ts"
 import type { SimParams } from "./SimParams.ts"
 import type { TraceHash } from "./TraceHash.ts"
 import { VirtualClock } from "./VirtualClock.ts"
@@ -39,7 +39,8 @@ const countingLogger = (counts: LogCounts) =>
     if (options.logLevel === "Error" || options.logLevel === "Fatal") {
       counts.errors++
       if (counts.firstErrors.length < LogCounts.MAX_KEPT) {
-        const cause = Cause.hasFails(options.cause) || Cause.hasDies(options.cause) ? ` ${Cause.pretty(options.cause)}` : ""
+        const cause =
+          Cause.hasFails(options.cause) || Cause.hasDies(options.cause) ? ` ${Cause.pretty(options.cause)}` : ""
         counts.firstErrors.push(`${String(options.message)}${cause}`)
       }
     } else if (options.logLevel === "Warn") counts.warnings++
@@ -105,7 +106,7 @@ export class World {
     return this.#nodes.filter((n) => n.running)
   }
 
-  get env() {
+  get env(): Environment {
     return { loop: this.loop, network: this.network, crypto: this.crypto, params: this.params }
   }
 
@@ -118,12 +119,26 @@ export class World {
   #edgesFor(index: number): ReadonlyArray<AddrPort> {
     const count = this.params.bootstrapCount
     if (count <= 1) return []
-    if (index < count) return [addressOf((index + 1) % count), addressOf((index + 2) % count)].filter((_, i) => i < count - 1)
+    if (index < count)
+      return [addressOf((index + 1) % count), addressOf((index + 2) % count)].filter((_, i) => i < count - 1)
     const picks = this.#identities.sample(
       Array.from({ length: count }, (_, i) => i),
       this.params.edgesPerNode
     )
     return picks.map(addressOf)
+  }
+
+  #bootstrapSetup(index: number): Partial<NodeSetup> {
+    if (index >= this.params.bootstrapCount) return {}
+    // The budget grows with the table so that it is pinged at the same interval.
+    const p = this.params.peers
+    const factor = this.params.bootstrapMaxPeers / (p.maxPeers ?? this.params.bootstrapMaxPeers)
+    return {
+      peers: {
+        maxPeers: this.params.bootstrapMaxPeers,
+        maxPingsPerSecond: Math.ceil((p.maxPingsPerSecond ?? 32) * factor)
+      }
+    }
   }
 
   /** Creates `count` more nodes (not started); `setup` may change each one's settings. */
@@ -139,9 +154,9 @@ export class World {
           address: extra.address ?? addressOf(index),
           seed,
           signer: yield* this.crypto.signer(seed),
-          clock: new VirtualClock(this.loop),
+          clock: new VirtualClock(this.loop, extra.skewMs ?? 0),
           random: this.#nodeStreams.split(),
-          setup: { edges: this.#edgesFor(index), ...extra }
+          setup: { edges: this.#edgesFor(index), ...this.#bootstrapSetup(index), ...extra }
         })
         this.#nodes.push(node)
         added.push(node)
@@ -151,7 +166,7 @@ export class World {
   }
 
   start(node: SimNode): Effect.Effect<void> {
-    return Effect.tap(node.start(this.env), () => this.trace.event(this.nowMs, "start", node.index))
+    return Effect.tap(node.start(this.env), () => Effect.sync(() => this.trace.event(this.nowMs, "start", node.index)))
   }
 
   /** Starts the nodes one after another, spread evenly over `spreadMs`. */

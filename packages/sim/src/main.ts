@@ -11,7 +11,8 @@ import * as Scenarios from "./Scenarios.ts"
  * and the command that reproduces it), 2 on bad flags.
  */
 
-const usage = `usage: sim [--scenario NAME] [--nodes N] [--seed S] [--virtual-minutes M] [--crypto fake|real] [--list]
+const usage = `usage: sim [--scenario NAME] [--nodes N] [--seed S] [--virtual-minutes M] [--crypto fake|real]
+           [--liveness-scale X] [--max-peers P] [--list]
 scenarios: ${Scenarios.all.map((s) => s.name).join(", ")}`
 
 class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
@@ -38,6 +39,8 @@ const parse = (argv: ReadonlyArray<string>): Effect.Effect<Runner.Request | "lis
             seed: { type: "string" },
             "virtual-minutes": { type: "string" },
             crypto: { type: "string" },
+            "liveness-scale": { type: "string" },
+            "max-peers": { type: "string" },
             list: { type: "boolean" }
           },
           strict: true,
@@ -55,12 +58,21 @@ const parse = (argv: ReadonlyArray<string>): Effect.Effect<Runner.Request | "lis
     }
     const nodes = yield* positiveInt("nodes", v.nodes, scenario.defaultNodes)
     if (nodes < 2) return yield* new UsageError({ message: "--nodes must be at least 2" })
+    const optional = (name: string, text: string | undefined) =>
+      text === undefined ? Effect.succeed(undefined) : positiveInt(name, text, 0)
+    const livenessScale = yield* optional("liveness-scale", v["liveness-scale"])
+    const maxPeers = yield* optional("max-peers", v["max-peers"])
+    if (livenessScale === 0 || maxPeers === 0) {
+      return yield* new UsageError({ message: "--liveness-scale and --max-peers must be at least 1" })
+    }
     return {
       scenario,
       seed: yield* positiveInt("seed", v.seed, 1),
       nodes,
       virtualMinutes: yield* positiveInt("virtual-minutes", v["virtual-minutes"], 0),
-      crypto
+      crypto,
+      livenessScale,
+      maxPeers
     } satisfies Runner.Request
   })
 
@@ -76,9 +88,12 @@ const program = Effect.gen(function* () {
   if (!outcome.passed) process.exitCode = 1
 }).pipe(
   Effect.catchTag("UsageError", (e) =>
-    Effect.andThen(Console.error(`${e.message}\n${usage}`), () => {
-      process.exitCode = 2
-    })
+    Effect.andThen(
+      Console.error(`${e.message}\n${usage}`),
+      Effect.sync(() => {
+        process.exitCode = 2
+      })
+    )
   )
 )
 

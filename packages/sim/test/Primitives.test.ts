@@ -60,12 +60,17 @@ describe("Prng", () => {
 
   it("samples distinct items", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 60 }), fc.integer(), (size, count, seed) => {
-        const items = Array.from({ length: size }, (_, i) => i)
-        const picked = Prng.Prng.fromSeed(seed).sample(items, count)
-        expect(picked).toHaveLength(Math.min(size, count))
-        expect(new Set(picked).size).toBe(picked.length)
-      })
+      fc.property(
+        fc.integer({ min: 0, max: 50 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer(),
+        (size, count, seed) => {
+          const items = Array.from({ length: size }, (_, i) => i)
+          const picked = Prng.Prng.fromSeed(seed).sample(items, count)
+          expect(picked).toHaveLength(Math.min(size, count))
+          expect(new Set(picked).size).toBe(picked.length)
+        }
+      )
     )
   })
 })

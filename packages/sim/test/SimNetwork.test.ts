@@ -17,7 +17,8 @@ const simulate = <A, E>(link: LinkModel.LinkProfile, body: (world: World.World) 
       },
       body
     ),
-    (result) => (Exit.isSuccess(result.exit) ? Effect.succeed(result) : Effect.die(Simulation.describeFailure(result.exit)))
+    (result) =>
+      Exit.isSuccess(result.exit) ? Effect.succeed(result) : Effect.die(Simulation.describeFailure(result.exit))
   )
 
 const a = SimNode.addressOf(1)
@@ -135,7 +136,11 @@ describe("SimNetwork", () => {
           world.network.down(b)
           const refused = yield* Effect.flip(t.sendFrames(b, [Uint8Array.of(1)]))
           const nowhere = yield* Effect.flip(t.sendFrames(SimNode.addressOf(99), [Uint8Array.of(1)]))
-          return { got, reasons: [empty.reason, oversize.reason, refused.reason, nowhere.reason], stats: yield* t.stats }
+          return {
+            got,
+            reasons: [empty.reason, oversize.reason, refused.reason, nowhere.reason],
+            stats: yield* t.stats
+          }
         })
       )
       const value = Exit.isSuccess(result.exit) ? result.exit.value : undefined
@@ -143,10 +148,27 @@ describe("SimNetwork", () => {
         ["tcp", 1],
         ["tcp", 2]
       ])
-      expect(value?.got[0]!.from.port).not.toBe(a.port)
+      expect(value?.got[0]?.from.port).not.toBe(a.port)
       expect(value?.reasons).toEqual(["InvalidFrame", "InvalidFrame", "ConnectionRefused", "Timeout"])
       expect(value?.stats.tcpFramesOut).toBe(2)
       expect(value?.stats.tcpSendErrors).toBe(4)
+    })
+  )
+
+  it.effect("refuses an invalid link profile with a typed error", () =>
+    Effect.gen(function* () {
+      const result = yield* Simulation.run(
+        {
+          seed: 1,
+          crypto: "fake",
+          params: SimParams.scaled({ nodes: 2 }),
+          network: { ...SimNetwork.defaultOptions, link: { ...LinkModel.ideal, lossRate: 2 } },
+          maxVirtualMs: 1_000
+        },
+        () => Effect.void
+      )
+      expect(Exit.isFailure(result.exit)).toBe(true)
+      expect(Simulation.describeFailure(result.exit)).toContain("lossRate")
     })
   )
 })

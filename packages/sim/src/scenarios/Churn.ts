@@ -15,14 +15,18 @@ export const RETRIEVABLE_GOAL = 0.999
  */
 export const churn: Scenario = {
   name: "churn",
-  description: "writes 5 entries per node (at most 1,000), then replaces 30% of nodes in 6 waves; >= 99.9% stay retrievable",
+  description:
+    "writes 5 entries per node (at most 1,000), then replaces 30% of nodes in 6 waves; >= 99.9% stay retrievable",
   defaultNodes: 60,
   maxVirtualMs: (s) => (300 + s.virtualMinutes) * 60_000,
   run: (world, settings) =>
     Effect.gen(function* () {
       const formed = yield* Steps.formNetwork(world, settings.nodes)
       const count = Math.min(1_000, 5 * settings.nodes)
-      const written = yield* Steps.writeEntries(world, count, { authors: Math.max(1, Math.floor(count / 5)), gapMs: 50 })
+      const written = yield* Steps.writeEntries(world, count, {
+        authors: Math.max(1, Math.floor(count / 5)),
+        gapMs: 50
+      })
       const gapMs = Steps.settleMs(world)
       yield* world.sleep(gapMs)
       const perWave = Math.max(1, Math.round(SHARE_PER_WAVE * settings.nodes))
@@ -42,12 +46,18 @@ export const churn: Scenario = {
       const running = world.running()
       const pairs = written.map((w) => [running[world.random.below(running.length)]!, w.dat] as const)
       const tally = yield* Steps.readAll(world, pairs)
-      const holderCounts = yield* Effect.forEach(written, (w) => Effect.map(Steps.holders(world, w.dat), (h) => h.length))
+      const holderCounts = yield* Effect.forEach(written, (w) =>
+        Effect.map(Steps.holders(world, w.dat), (h) => h.length)
+      )
       const fullyReplicated = holderCounts.filter((h) => h >= Constants.FANOUT).length
       const share = tally.total === 0 ? 0 : tally.found / tally.total
       return {
         checks: [
-          check("network forms", formed.formedAfterMs !== undefined, `formed after ${formed.formedAfterMs ?? "never"} ms`),
+          check(
+            "network forms",
+            formed.formedAfterMs !== undefined,
+            `formed after ${formed.formedAfterMs ?? "never"} ms`
+          ),
           check(
             "entries retrievable after 30% churn",
             share >= RETRIEVABLE_GOAL && written.length > 0,

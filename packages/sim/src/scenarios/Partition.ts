@@ -15,7 +15,8 @@ const ENTRIES_PER_SIDE = 10
  */
 export const partition: Scenario = {
   name: "partition",
-  description: "split in two halves past the drop window, both sides write, heal; every node reads the newest of everything",
+  description:
+    "split in two halves past the drop window, both sides write, heal; every node reads the newest of everything",
   defaultNodes: 40,
   maxVirtualMs: (s) => (150 + s.virtualMinutes) * 60_000,
   run: (world, settings) =>
@@ -80,7 +81,11 @@ export const partition: Scenario = {
       const tally = yield* Steps.readAll(world, pairs)
       return {
         checks: [
-          check("network forms", formed.formedAfterMs !== undefined, `formed after ${formed.formedAfterMs ?? "never"} ms`),
+          check(
+            "network forms",
+            formed.formedAfterMs !== undefined,
+            `formed after ${formed.formedAfterMs ?? "never"} ms`
+          ),
           check("the partition held", crossBefore === 0, `${crossBefore} nodes still had an active peer across it`),
           check(
             "sides rejoin",

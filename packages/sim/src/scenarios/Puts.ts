@@ -17,15 +17,22 @@ export const puts: Scenario = {
       const count = Math.min(200, 2 * settings.nodes)
       const written = yield* Steps.writeEntries(world, count, { authors: Math.max(1, Math.floor(count / 4)) })
       yield* world.sleep(30_000 + settings.virtualMinutes * 60_000)
+      // Counted before the reads, which leave a copy at every reader.
+      const replicaCounts = yield* Effect.forEach(written, (w) =>
+        Effect.map(Steps.holders(world, w.dat), (h) => h.length)
+      )
       const running = world.running()
       const pairs = written.flatMap((w) =>
         world.random.sample(running, MAX_READERS_PER_ENTRY).map((reader) => [reader, w.dat] as const)
       )
       const tally = yield* Steps.readAll(world, pairs)
-      const replicaCounts = yield* Effect.forEach(written, (w) => Effect.map(Steps.holders(world, w.dat), (h) => h.length))
       return {
         checks: [
-          check("network forms", formed.formedAfterMs !== undefined, `formed after ${formed.formedAfterMs ?? "never"} ms`),
+          check(
+            "network forms",
+            formed.formedAfterMs !== undefined,
+            `formed after ${formed.formedAfterMs ?? "never"} ms`
+          ),
           check("every PUT accepted", written.length === count, `${written.length} of ${count} writes accepted`),
           check(
             "every PUT retrievable from every node",

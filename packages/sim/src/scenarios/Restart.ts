@@ -17,7 +17,8 @@ const entriesOf = (node: SimNode): Effect.Effect<number> => Effect.map(node.stac
  */
 export const restart: Scenario = {
   name: "restart",
-  description: "a fifth of the nodes crash and restart, half with their backup, half empty; backups restore, re-replication refills",
+  description:
+    "a fifth of the nodes crash and restart, half with their backup, half empty; backups restore, re-replication refills",
   defaultNodes: 40,
   maxVirtualMs: (s) => (80 + s.virtualMinutes) * 60_000,
   run: (world, settings) =>
@@ -56,7 +57,11 @@ export const restart: Scenario = {
       )
       return {
         checks: [
-          check("network forms", formed.formedAfterMs !== undefined, `formed after ${formed.formedAfterMs ?? "never"} ms`),
+          check(
+            "network forms",
+            formed.formedAfterMs !== undefined,
+            `formed after ${formed.formedAfterMs ?? "never"} ms`
+          ),
           check(
             "backups restore",
             restoredOk === withBackup.length,

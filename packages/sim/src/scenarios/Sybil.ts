@@ -8,6 +8,8 @@ import * as Steps from "../Steps.ts"
 const ATTACKER_IP = Uint8Array.from([0xfd, 0x5b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
 const attackerAddress = (k: number): AddrPort => ({ ip: ATTACKER_IP, port: 20_000 + k })
 const MAX_ATTACKER_EDGES = 64
+/** How long the attack runs, in the attackers' ping intervals to their edges. */
+const ATTACK_PING_INTERVALS = 30
 
 const sameIp = (a: AddrPort): boolean => Address.ipToString(a.ip) === Address.ipToString(ATTACKER_IP)
 
@@ -22,7 +24,8 @@ const attackerEntries = (node: SimNode): number =>
  */
 export const sybil: Scenario = {
   name: "sybil",
-  description: "as many attacker nodes as honest ones on one IP with many ports; every honest table keeps <= maxPeersPerIp of them",
+  description:
+    "as many attacker nodes as honest ones on one IP with many ports; every honest table keeps <= maxPeersPerIp of them",
   defaultNodes: 40,
   maxVirtualMs: (s) => (45 + s.virtualMinutes) * 60_000,
   run: (world, settings) =>
@@ -34,7 +37,8 @@ export const sybil: Scenario = {
         edges: targets
       }))
       yield* world.startAll(attackers, 30_000)
-      yield* world.sleep(10 * 60_000 + settings.virtualMinutes * 60_000)
+      const attackMs = ATTACK_PING_INTERVALS * (world.params.peers.minPingIntervalMs ?? 1_000)
+      yield* world.sleep(attackMs + settings.virtualMinutes * 60_000)
 
       const cap = world.params.peers.maxPeersPerIp ?? 4
       const held = honest.nodes.filter((n) => n.running).map(attackerEntries)
@@ -43,7 +47,11 @@ export const sybil: Scenario = {
       const honestActive = honest.nodes.map((n) => honestActiveCount(n))
       return {
         checks: [
-          check("network forms", honest.formedAfterMs !== undefined, `formed after ${honest.formedAfterMs ?? "never"} ms`),
+          check(
+            "network forms",
+            honest.formedAfterMs !== undefined,
+            `formed after ${honest.formedAfterMs ?? "never"} ms`
+          ),
           check("the attack was made", refused > 0, `${refused} attacker addresses refused at the per-IP cap`),
           check(
             "every honest table within the per-IP cap",
