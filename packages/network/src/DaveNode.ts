@@ -202,8 +202,9 @@ export const make = (
     )
     // Restored entries passed their checksum; their signatures and work are checked in the background,
     // in batches on the VerifyPool, with a turn of the event loop between batches: checked in one go
-    // on the loop, 20,000 entries kept a restarted node from answering anything for seconds.
-    const yieldToLoop = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+    // on the loop, 20,000 entries kept a restarted node from answering anything for seconds. A 1 ms
+    // sleep (a real timer here, virtual time in the simulator) lets pending I/O run.
+    const yieldToLoop = Effect.sleep(1)
     yield* Effect.forkScoped(
       Effect.gen(function* () {
         const now = yield* nowMs

@@ -1,6 +1,6 @@
 import type { Effect } from "effect"
-import * as SimParams from "./SimParams.ts"
 import type { SimParams as Params } from "./SimParams.ts"
+import * as SimParams from "./SimParams.ts"
 import type { World } from "./World.ts"
 
 /**

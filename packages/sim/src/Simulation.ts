@@ -1,9 +1,9 @@
 import { KeyHash } from "@dave/store"
 import { Cause, Data, Effect, Exit, type Fiber } from "effect"
 import { EventLoop, LivelockError, type RunOutcome } from "./EventLoop.ts"
+import * as LinkModel from "./LinkModel.ts"
 import { Prng } from "./Prng.ts"
 import * as SimCrypto from "./SimCrypto.ts"
-import * as LinkModel from "./LinkModel.ts"
 import * as SimNetwork from "./SimNetwork.ts"
 import { defaultOptions, type NetworkOptions, type NetworkStats } from "./SimNetwork.ts"
 import type { SimParams } from "./SimParams.ts"
@@ -108,7 +108,10 @@ export const run = <A, E>(
     const badLink = LinkModel.invalidField((options.network ?? defaultOptions).link)
     if (badLink !== undefined || !(options.maxVirtualMs > 0)) {
       const detail = badLink === undefined ? "maxVirtualMs must be > 0" : `invalid link profile: ${badLink}`
-      return { exit: Exit.fail(new SimulationError({ reason: "InvalidOptions", detail })), summary: emptySummary(options) }
+      return {
+        exit: Exit.fail(new SimulationError({ reason: "InvalidOptions", detail })),
+        summary: emptySummary(options)
+      }
     }
     // Both load WASM asynchronously; inside the simulation nothing may wait on the real world.
     yield* KeyHash.make
