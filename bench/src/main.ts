@@ -5,6 +5,7 @@
  * next starts. Prints a table and writes bench/results/latest.{json,md}, and the table into
  * bench/README.md. Env: BENCH_QUICK=1 (20 nodes, 50 operations, ~2 min), BENCH_SIZES, BENCH_PROCESS_SIZES,
  * BENCH_SYSTEMS, BENCH_OPS, BENCH_MICRO=0, BENCH_PROFILE=1 (profile our in-process run at the largest size).
+ * `--render` rewrites latest.md and the README from latest.json without measuring.
  */
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
@@ -202,7 +203,10 @@ const main = async (): Promise<void> => {
     micro: micro?.rows ?? [],
     notes: [
       ...STATIC_NOTES,
-      ...reports.map((r) => `${r.system} at ${r.nodes} nodes: ${r.formation}.`),
+      ...reports.map((r) => {
+        const outcomes = r.notes.find((n) => n.startsWith("outcomes: "))
+        return `${r.system} at ${r.nodes} nodes: ${r.formation}${outcomes === undefined ? "" : `; ${outcomes}`}.`
+      }),
       ...processNote(reports, config)
     ],
     ...(profile === undefined ? {} : { profile }),
@@ -220,7 +224,12 @@ const argument = (name: string): string | undefined => {
 
 const echoBytes = argument("--echo")
 const taskText = argument("--task")
-if (echoBytes !== undefined) {
+if (process.argv.includes("--render")) {
+  // Rewrites latest.md and the README's table from latest.json (after a change to the report's format).
+  const results = JSON.parse(Fs.readFileSync(Path.join(RESULTS_DIR, "latest.json"), "utf8")) as Report.Results
+  writeResults(results)
+  console.log(Report.toText(results))
+} else if (echoBytes !== undefined) {
   DaemonMicro.runEcho(Number(echoBytes))
 } else if (taskText !== undefined) {
   try {
