@@ -1,9 +1,9 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { DaemonProcess } from "@dave/testkit"
 import { afterAll, expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { type Daemon, startThree } from "./support/DaemonProcess.ts"
 import { dave, describeRun, type Run } from "./support/Dave.ts"
 
 /**
@@ -11,7 +11,7 @@ import { dave, describeRun, type Run } from "./support/Dave.ts"
  * UDP as a light client, peers and status from the admin API, and exit code 2 for not found.
  */
 
-class Daemons extends Context.Service<Daemons, ReadonlyArray<Daemon>>()("test/Daemons") {}
+class Daemons extends Context.Service<Daemons, ReadonlyArray<DaemonProcess.Daemon>>()("test/Daemons") {}
 
 const tempDirs: Array<string> = []
 const tempDir = (prefix: string): string => {
@@ -36,7 +36,7 @@ const run = (args: ReadonlyArray<string>, code: number, options: { home?: string
 
 const jsonOf = (result: Run): Record<string, unknown> => JSON.parse(result.stdout) as Record<string, unknown>
 
-layer(Layer.effect(Daemons, startThree), { timeout: "60 seconds", excludeTestServices: true })(
+layer(Layer.effect(Daemons, DaemonProcess.startThree), { timeout: "60 seconds", excludeTestServices: true })(
   "dave against three daemons on ::1",
   (it) => {
     it.effect(

@@ -1,9 +1,9 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { DaemonProcess } from "@dave/testkit"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { freeUdpPort } from "./support/DaemonProcess.ts"
 import { dave, describeRun } from "./support/Dave.ts"
 
 /**
@@ -26,7 +26,7 @@ describe("dave without a network", () => {
     "an unreachable node or admin API ends with exit 3 within the timeout",
     () =>
       Effect.gen(function* () {
-        const port = yield* freeUdpPort
+        const port = yield* DaemonProcess.freeUdpPort
         const home = tempDir("dave-home-")
         const args = ["--node", `[::1]:${port}`, "--timeout-ms", "1500", "--author", "ab".repeat(32)]
         const [get, put, status] = yield* Effect.all(

@@ -4,12 +4,12 @@ import * as Path from "node:path"
 import { type ClientError, DaveClient } from "@dave/client"
 import { KeyFile, type KeyPair } from "@dave/crypto"
 import { Address, Constants, Dat } from "@dave/protocol"
+import { DaemonProcess } from "@dave/testkit"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { ConfigProvider, Context, Effect, Layer, Option, References } from "effect"
-import { type Daemon, freeUdpPort, startThree } from "./support/DaemonProcess.ts"
 
-class Daemons extends Context.Service<Daemons, ReadonlyArray<Daemon>>()("test/Daemons") {}
+class Daemons extends Context.Service<Daemons, ReadonlyArray<DaemonProcess.Daemon>>()("test/Daemons") {}
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
 const seed = (n: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (n * 37 + i * 11) & 0xff)
@@ -23,7 +23,7 @@ const build = (options: DaveClient.DaveClientOptions) =>
   )
 
 /** A client joined through `daemon`. */
-const clientVia = (daemon: Daemon, authorKey?: KeyPair, timeoutMs = 8_000) =>
+const clientVia = (daemon: DaemonProcess.Daemon, authorKey?: KeyPair, timeoutMs = 8_000) =>
   build({
     node: daemon.addressText,
     admin: daemon.admin,
@@ -32,7 +32,7 @@ const clientVia = (daemon: Daemon, authorKey?: KeyPair, timeoutMs = 8_000) =>
     ...(authorKey === undefined ? {} : { authorKey })
   })
 
-layer(Layer.effect(Daemons, startThree), { timeout: "60 seconds", excludeTestServices: true })(
+layer(Layer.effect(Daemons, DaemonProcess.startThree), { timeout: "60 seconds", excludeTestServices: true })(
   "DaveClient against three daemons on ::1",
   (it) => {
     it.effect(
@@ -178,7 +178,7 @@ layer(Layer.effect(Daemons, startThree), { timeout: "60 seconds", excludeTestSer
       () =>
         Effect.gen(function* () {
           const [a] = yield* Daemons
-          const port = yield* freeUdpPort
+          const port = yield* DaemonProcess.freeUdpPort
           const client = yield* build({ node: `[::1]:${port}`, admin: a!.admin, timeoutMs: 1_000, connect: "lazy" })
           expect((yield* client.status).nodeId).toBe(a!.nodeId)
           const startMs = Date.now()
@@ -199,7 +199,7 @@ describe("DaveClient without a network", () => {
     "an eager layer fails Unreachable within its timeout when nobody listens",
     () =>
       Effect.gen(function* () {
-        const port = yield* freeUdpPort
+        const port = yield* DaemonProcess.freeUdpPort
         const startMs = Date.now()
         const error = yield* Effect.flip(build({ node: `[::1]:${port}`, timeoutMs: 1_000 }))
         const elapsedMs = Date.now() - startMs

@@ -6,11 +6,12 @@ import { Address, type AddrPort } from "@dave/protocol"
 import { Effect, type Scope } from "effect"
 
 /**
- * Real daemon processes (apps/node) on ::1 with ephemeral UDP and admin ports, killed with the
- * scope. Adapted from apps/node/test/support/DaemonProcess.ts.
+ * Real daemon processes (apps/node, run from source) on ::1 with ephemeral UDP and admin ports,
+ * no backup, loopback peer limits; each is killed and its data directory removed with the scope.
+ * The daemon's own suite (apps/node/test) has a richer harness with log waiting and signals.
  */
 
-const MAIN = Path.resolve(import.meta.dirname, "../../../node/src/main.ts")
+const MAIN = Path.resolve(import.meta.dirname, "../../../apps/node/src/main.ts")
 
 export interface Daemon {
   readonly child: ChildProcess
@@ -41,7 +42,7 @@ export const start = (
 ): Effect.Effect<Daemon, Error, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.callback<Daemon, Error>((resume) => {
-      const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "dave-cli-daemon-"))
+      const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "dave-testkit-daemon-"))
       const args = [
         "--conditions=source",
         MAIN,

@@ -1,0 +1,1 @@
+export * as DaemonProcess from "./DaemonProcess.ts"
