@@ -27,7 +27,7 @@ import { writeCompacted } from "./Compaction.ts"
 import { syncDirectoryOf, tmpPathOf } from "./Durable.ts"
 import * as Format from "./Format.ts"
 import { openBackupFile } from "./OpenFile.ts"
-import { type RestoreReport, readHeader, scanRecords } from "./ReadBackup.ts"
+import { emptyReport, type RestoreReport, readHeader, scanRecords } from "./ReadBackup.ts"
 
 export interface CompactReport {
   readonly records: number
@@ -301,16 +301,7 @@ export const make = (
 export const layer = (options: Options): Layer.Layer<Backup, OpenError, FileSystem.FileSystem> =>
   Layer.effect(Backup, make(options))
 
-const emptyRestore: RestoreReport = {
-  path: "",
-  bytes: 0,
-  restored: 0,
-  skippedCorrupt: 0,
-  skippedBytes: 0,
-  corruptOffsets: [],
-  tornTail: undefined,
-  durationMs: 0
-}
+const emptyRestore: RestoreReport = emptyReport("")
 
 /** No backup file: appends are dropped on purpose, restore is empty, compaction does nothing. */
 export const layerDisabled: Layer.Layer<Backup> = Layer.succeed(

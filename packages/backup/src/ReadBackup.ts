@@ -96,7 +96,8 @@ export const scanRecords = <E, R>(
     return yield* Effect.die(new Error(`backup scan of ${path} made no progress at offset ${base}`))
   })
 
-const emptyReport = (path: string): RestoreReport => ({
+/** The report of a backup with no records: no file, or an empty one. */
+export const emptyReport = (path: string): RestoreReport => ({
   path,
   bytes: 0,
   restored: 0,

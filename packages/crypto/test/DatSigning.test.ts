@@ -1,8 +1,8 @@
 import { Challenge, DatSigning, Hasher, Signer, Verifier, Work } from "@dave/crypto"
 import { Codec, type Message } from "@dave/protocol"
+import * as V from "@dave/protocol/vectors"
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Result } from "effect"
-import * as V from "./fixtures/vectors.ts"
 
 const hasherLayer = Hasher.layerWasm
 const signing = Layer.mergeAll(Signer.layerNative(V.seed), Verifier.layerNative(), Work.layerSingleThread).pipe(

@@ -1,9 +1,9 @@
 import { type KeyFile, Signer, Verifier } from "@dave/crypto"
+import * as V from "@dave/protocol/vectors"
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
 import * as fc from "fast-check"
 import { vectors as rfc8032 } from "./fixtures/rfc8032.ts"
-import * as V from "./fixtures/vectors.ts"
 
 type Key = Signer.Key
 
@@ -16,7 +16,9 @@ interface Backend {
 const real: ReadonlyArray<Backend> = [
   { name: "native", signer: Signer.layerNative, verifier: Verifier.layerNative() },
   { name: "noble", signer: Signer.layerNoble, verifier: Verifier.layerNoble },
-  { name: "sodium", signer: Signer.layerSodium, verifier: Verifier.layerSodium }
+  { name: "sodium", signer: Signer.layerSodium, verifier: Verifier.layerSodium },
+  // sodium-native when it loads (it does here), else node:crypto
+  { name: "default", signer: Signer.layer, verifier: Verifier.layer }
 ]
 const fake: Backend = { name: "fake", signer: Signer.layerFake, verifier: Verifier.layerFake }
 

@@ -1,9 +1,9 @@
 import { Hasher } from "@dave/crypto"
+import * as V from "@dave/protocol/vectors"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, type Layer } from "effect"
 import * as fc from "fast-check"
 import { hex } from "./fixtures/rfc8032.ts"
-import * as V from "./fixtures/vectors.ts"
 
 const layers: ReadonlyArray<{ readonly name: string; readonly layer: Layer.Layer<Hasher.Hasher> }> = [
   { name: "wasm", layer: Hasher.layerWasm },

@@ -1,10 +1,10 @@
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { KeyFile } from "@dave/crypto"
+import * as V from "@dave/protocol/vectors"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect, FileSystem } from "effect"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as V from "./fixtures/vectors.ts"
 
 /** A fresh temporary directory, deleted when the test's scope closes. */
 const tempDir = Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "dave-keyfile-" }))

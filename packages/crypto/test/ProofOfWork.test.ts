@@ -1,8 +1,8 @@
 import { Hasher, ProofOfWork, Work } from "@dave/crypto"
+import * as V from "@dave/protocol/vectors"
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer } from "effect"
 import * as fc from "fast-check"
-import * as V from "./fixtures/vectors.ts"
 
 const hasher = Hasher.makeNoble()
 

@@ -1,8 +1,8 @@
 import { DatSigning, Hasher, Signer, Verifier, VerifyPool, Work } from "@dave/crypto"
 import type { Message } from "@dave/protocol"
+import * as V from "@dave/protocol/vectors"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import * as V from "./fixtures/vectors.ts"
 
 const crypto = Layer.mergeAll(Signer.layerNative(V.seed), Verifier.layerNative(), Work.layerSingleThread).pipe(
   Layer.provideMerge(Hasher.layerWasm)

@@ -1,7 +1,7 @@
 import { Address, Codec, Constants, Dat, Message, NodeId } from "@dave/protocol"
+import * as V from "@dave/protocol/vectors"
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
-import * as V from "./fixtures/vectors.ts"
 
 const decodeOk = (bytes: Uint8Array): Message.Message => {
   const r = Codec.decode(bytes)

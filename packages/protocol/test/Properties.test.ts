@@ -1,8 +1,8 @@
 import { type AddrPort, Codec, Constants, DecodeError, type DecodeReason, Message } from "@dave/protocol"
+import * as V from "@dave/protocol/vectors"
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
 import fc from "fast-check"
-import * as V from "./fixtures/vectors.ts"
 
 // ---------------------------------------------------------------------------------------------------
 // Arbitraries: every message kind with valid field sizes, numbers biased toward their edge values.
