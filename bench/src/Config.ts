@@ -3,7 +3,7 @@
  * fits in ~15 minutes on a 2-core machine; BENCH_QUICK=1 (20 nodes, 50 operations) in ~2.
  */
 
-export const SYSTEMS = ["bittorrent-dht", "hyperdht", "ours", "ours-tuned", "ours-processes"] as const
+export const SYSTEMS = ["bittorrent-dht", "hyperdht", "ours", "ours-processes"] as const
 export type SystemName = (typeof SYSTEMS)[number]
 
 export interface BenchConfig {
@@ -64,8 +64,7 @@ const positive = (name: string, text: string | undefined, fallback: number): num
 export const fromEnv = (env: NodeJS.ProcessEnv): BenchConfig => {
   const quick = env.BENCH_QUICK === "1"
   // "none": the micro-benchmarks only.
-  // The quick run leaves out the tuned line (an experiment, not our defaults).
-  const fallback = quick ? SYSTEMS.filter((s) => s !== "ours-tuned") : [...SYSTEMS]
+  const fallback = [...SYSTEMS]
   const systems = env.BENCH_SYSTEMS === "none" ? [] : (list(env.BENCH_SYSTEMS) ?? fallback)
   const unknown = systems.find((s) => !(SYSTEMS as ReadonlyArray<string>).includes(s))
   if (unknown !== undefined) throw new Error(`unknown system ${unknown}; known: ${SYSTEMS.join(", ")}`)

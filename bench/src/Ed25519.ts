@@ -35,6 +35,6 @@ export const fastestVerifier: Effect.Effect<FastVerifier> = Effect.gen(function*
   return rates[0]! >= rates[1]! ? candidates[0]! : candidates[1]!
 })
 
-/** A node:crypto signer for a seed (the same backend our writers sign with). */
+/** The default signer for a seed (sodium-native when it loads, as DaveClient signs). */
 export const signerOf = (seed: Uint8Array): Effect.Effect<Signer.Signer["Service"]> =>
-  Effect.orDie(Signer.makeNative(seed))
+  Effect.orDie(Signer.makeDefault(seed))

@@ -60,7 +60,6 @@ const LABELS: Record<SystemName, string> = {
   "bittorrent-dht": "bittorrent-dht",
   hyperdht: "hyperdht",
   ours: "ours, 1 process",
-  "ours-tuned": "ours, 1 process, tuned*",
   "ours-processes": "ours, N processes"
 }
 

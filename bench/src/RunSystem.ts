@@ -30,8 +30,7 @@ const IDLE_MS = 3_000
 const starts: Record<SystemName, Start> = {
   "bittorrent-dht": BittorrentDht.start,
   hyperdht: HyperDht.start,
-  ours: OursInProcess.start(OursInProcess.defaults),
-  "ours-tuned": OursInProcess.start(OursInProcess.tuned),
+  ours: OursInProcess.start,
   "ours-processes": OursProcesses.start
 }
 

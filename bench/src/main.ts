@@ -116,14 +116,12 @@ const STATIC_NOTES = [
   "hyperdht: its testnet, mutablePut (ok when the query found closest nodes) and mutableGet (latest over the query).",
   "Ours: two light nodes (@dave/client LightNode) joined through different nodes; put = sign + proof of work at " +
     "difficulty 8 (column sign+PoW ms) + PUT to the 5 closest replicas + confirmation as DaveClient.put does " +
-    "(each replica asked until it serves the version back, every 150 ms; ok when ≥ 1 confirmed); get = the " +
+    "(@dave/client's Confirm: each replica asked until it serves the version back, again after 5, 10, 20, ... ms " +
+    "capped at 150; ok when ≥ 1 confirmed); get = the " +
     "light node's read from the replicas (newest valid answer).",
   "ops/s = successful operations per second of phase time; p50/p99 over all finished operations (a failure " +
     "counts with its time); RSS/node = the process's RSS growth over the network's life ÷ N (in-process) or " +
     "the daemons' RSS ÷ N; idle CPU = the whole network over 3 s before the workload, % of one core.",
-  "Tuned (the rows marked *): ours in one process with two fixes the bench can apply from outside, to measure what they are " +
-    "worth: a ping budget of 8/s per node (PeerOptions.maxPingsPerSecond, default 32) and confirmation retried " +
-    "after 5, 10, 20, ... ms (capped at 150) instead of every 150 ms. Not our defaults; the goals use the untuned line.",
   "Ratios: ours ÷ the peer with the most ops/s in the same phase and size (p99 ÷ that peer's p99: ≤ 1 is no worse)."
 ]
 
@@ -159,7 +157,7 @@ const main = async (): Promise<void> => {
   }
   const reports: Array<SystemReport> = []
   let profile: Array<string> | undefined
-  const inProcess: ReadonlyArray<SystemName> = ["bittorrent-dht", "hyperdht", "ours", "ours-tuned"]
+  const inProcess: ReadonlyArray<SystemName> = ["bittorrent-dht", "hyperdht", "ours"]
   const plan: Array<{ system: SystemName; nodes: number }> = [
     ...config.sizes.flatMap((nodes) =>
       inProcess.filter((s) => config.systems.includes(s)).map((system) => ({ system, nodes }))

@@ -4,7 +4,7 @@
  * entries it stored before. Goals: the flood reaches its rate, honest p99 < 10 ms, nothing stored
  * is lost, rate limits and drops show in /metrics. Loopback only; bounded by --seconds.
  *
- * Run: node --conditions=source hardening/flood.ts [--rate 50000] [--threads 2] [--seconds 20]
+ * Run: node --conditions=source hardening/flood.ts [--rate 50000] [--threads 1] [--seconds 20]
  *      [--entries 100] [--get-every-ms 10]
  */
 
@@ -14,7 +14,7 @@ import { numberArg, runScript } from "./Script.ts"
 
 const options: Flood.FloodOptions = {
   ratePerSecond: numberArg("rate", 50_000),
-  threads: numberArg("threads", 2),
+  threads: numberArg("threads", 1),
   floodMs: numberArg("seconds", 20) * 1000,
   entries: numberArg("entries", 100),
   getEveryMs: numberArg("get-every-ms", 10),

@@ -20,8 +20,8 @@ import * as Prometheus from "./Prometheus.ts"
  *                  store: {entries, usedBytes, capacityBytes}, uptimeMs}`
  * - `GET /peers`   `{peers: [{address, nodeId, publicKey, edge, active, verified, reliability,
  *                  lastSeenMs, addedMs}]}`
- * - `GET /metrics` Prometheus text (format 0.0.4) of every effect Metric in the process, and
- *   process memory gauges
+ * - `GET /metrics` Prometheus text (format 0.0.4) of every effect Metric in the process, process
+ *   memory and CPU, and the kernel's drop count for the node's UDP socket (Linux)
  * - `POST /debug/gc` a full GC, then `{"heapUsedBytes":n}` (only under --expose-gc; else 404)
  * - anything else  404 `{"error":"not found","path":...}`
  */
@@ -122,7 +122,7 @@ const makeRouter = (options: AdminOptions) =>
     const peerList = Effect.map(node.peers, (list) => json({ peers: list.map(peerJson) }))
 
     const metrics = Effect.map(Metric.snapshot, (snapshots) =>
-      HttpServerResponse.text(Prometheus.render(snapshots) + ProcessMetrics.render(), {
+      HttpServerResponse.text(Prometheus.render(snapshots) + ProcessMetrics.render(node.localAddress.port), {
         contentType: Prometheus.CONTENT_TYPE
       })
     )

@@ -152,6 +152,13 @@ describe("admin API", () => {
         expect(families.get("process_resident_memory_bytes")?.type).toBe("gauge")
         expect(value("process_resident_memory_bytes")).toBeGreaterThan(1024 * 1024)
         expect(value("nodejs_heap_used_bytes")).toBeGreaterThan(0)
+        expect(families.get("process_cpu_seconds_total")?.type).toBe("counter")
+        expect(value("process_cpu_seconds_total")).toBeGreaterThan(0)
+        expect(value("nodejs_eventloop_delay_max_seconds")).toBeGreaterThanOrEqual(0)
+        // The socket guard's and the kernel's drop counters are exported (zero here: nothing floods).
+        expect(families.get("dave_transport_rate_limited_ip_total")?.type).toBe("counter")
+        expect(value("dave_transport_kernel_drops_total")).toBe(0)
+        expect(value("dave_transport_kernel_receive_queue_bytes")).toBeGreaterThanOrEqual(0)
         // Without --expose-gc the GC endpoint says how to enable it.
         const gc = yield* Effect.promise(() => fetch(`http://${adminOf(a)}/debug/gc`, { method: "POST" }))
         expect(gc.status).toBe(404)

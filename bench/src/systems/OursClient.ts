@@ -1,9 +1,9 @@
-import { LightNode } from "@dave/client"
+import { Confirm, LightNode } from "@dave/client"
 import { DatSigning, Hasher, Signer, Work } from "@dave/crypto"
 import type { DaveNode } from "@dave/network"
 import { PeerOptions } from "@dave/peers"
-import { type AddrPort, Dat, type Entry } from "@dave/protocol"
-import { Clock, Effect, Exit, Option, References, Result, Scope } from "effect"
+import type { AddrPort } from "@dave/protocol"
+import { Effect, Exit, Option, References, Result, Scope } from "effect"
 import type { BenchConfig } from "../Config.ts"
 import { signerOf } from "../Ed25519.ts"
 import { bytesEqual, keyOf, seedOf, valueOf } from "../Values.ts"
@@ -18,65 +18,10 @@ import { waitUntil } from "./System.ts"
  * replica is asked until it serves this exact version back. A get = LightNode.get from the replicas.
  */
 
-/** The confirmation rules of @dave/client's Confirm (not exported by the package), copied as they are. */
-export const CLIENT_RETRY_MS = 150
-const READ_MS = 1_000
-const MIN_GRACE_MS = 3_000
-const GRACE_FACTOR = 3
+/** DaveClient's default bound on a network wait. */
 const CLIENT_TIMEOUT_MS = 5_000
 /** How long a client waits for its edge to answer. */
 const JOIN_LIMIT_MS = 20_000
-
-const sameVersion = (a: Entry, b: Entry): boolean =>
-  a.dat.time === b.dat.time && Dat.bytesEqual(a.dat.sig, b.dat.sig) && Dat.bytesEqual(a.dat.work, b.dat.work)
-
-/** How long to wait before asking a replica again, by attempt (0 = after the first "not found"). */
-export type RetrySchedule = (attempt: number) => number
-
-/** @dave/client's: every 150 ms. */
-export const clientRetry: RetrySchedule = () => CLIENT_RETRY_MS
-
-/** The replicas among `targets` that served `entry` back (Confirm.confirm of @dave/client). */
-const confirm = (
-  node: DaveNode.DaveNodeShape,
-  entry: Entry,
-  targets: ReadonlyArray<AddrPort>,
-  timeoutMs: number,
-  retry: RetrySchedule
-): Effect.Effect<number> =>
-  Effect.gen(function* () {
-    const startMs = yield* Clock.currentTimeMillis
-    const deadlineMs = startMs + timeoutMs
-    let cutoffMs = deadlineMs
-    // Bounded by the deadline: every retry waits at least 1 ms.
-    const maxAttempts = timeoutMs + 1
-    const askOne = (replica: AddrPort) =>
-      Effect.gen(function* () {
-        for (let attempt = 0; attempt < maxAttempts; attempt++) {
-          const nowMs = yield* Clock.currentTimeMillis
-          if (nowMs >= cutoffMs) return false
-          const got = yield* node
-            .get(entry.dat.pubKey, entry.dat.key, {
-              targets: [replica],
-              timeoutMs: Math.min(cutoffMs - nowMs, READ_MS)
-            })
-            .pipe(Effect.orElseSucceed(() => Option.none<Entry>()))
-          if (Option.isSome(got)) {
-            if (sameVersion(got.value, entry)) {
-              const tookMs = (yield* Clock.currentTimeMillis) - startMs
-              if (cutoffMs === deadlineMs)
-                cutoffMs = Math.min(deadlineMs, startMs + Math.max(MIN_GRACE_MS, GRACE_FACTOR * tookMs))
-              return true
-            }
-            if (got.value.dat.time > entry.dat.time) return false
-          }
-          yield* Effect.sleep(Math.max(1, retry(attempt)))
-        }
-        return false
-      })
-    const confirmed = yield* Effect.forEach(targets, askOne, { concurrency: "unbounded" })
-    return confirmed.filter((c) => c).length
-  })
 
 export interface OursClients {
   readonly target: Target
@@ -102,8 +47,7 @@ export const startClients = async (
   readerEdge: AddrPort,
   expectedPeers: number,
   config: BenchConfig,
-  limitMs: number,
-  retry: RetrySchedule = clientRetry
+  limitMs: number
 ): Promise<OursClients> => {
   const scope = Effect.runSync(Scope.make())
   const close = () => Effect.runPromise(Scope.close(scope, Exit.void))
@@ -172,7 +116,7 @@ export const startClients = async (
       )
       const powMs = performance.now() - signStart
       const report = yield* writer.put(dat)
-      const confirmed = yield* confirm(writer, report.entry, report.sentTo, CLIENT_TIMEOUT_MS, retry)
+      const confirmed = (yield* Confirm.confirm(writer, report.entry, report.sentTo, CLIENT_TIMEOUT_MS)).length
       count(`put confirmed by ${confirmed}/${report.sentTo.length}`)
       return { ok: confirmed > 0, powMs }
     }).pipe(

@@ -3,7 +3,7 @@ import { DaveNode, NodeStack } from "@dave/network"
 import { PeerOptions } from "@dave/peers"
 import { Context, Effect, Exit, Layer, References, Scope } from "effect"
 import { growthSince, settledMemory } from "../Rss.ts"
-import { clientRetry, type RetrySchedule, startClients } from "./OursClient.ts"
+import { startClients } from "./OursClient.ts"
 import { ownCpuMs, type Start, waitUntil } from "./System.ts"
 
 /**
@@ -16,82 +16,61 @@ const CAPACITY_BYTES = 64 * 1024 * 1024
 /** Once the nodes are up, the longest wait for the two clients to see them all. */
 const CLIENTS_LIMIT_MS = 20_000
 
-export interface Variant {
-  /** Peer table overrides on top of the loopback limits. */
-  readonly peers?: Partial<PeerOptions.PeerOptions>
-  readonly retry?: RetrySchedule
-  readonly notes: ReadonlyArray<string>
-}
+const NOTES: ReadonlyArray<string> = ["in one process, verifyWorkers 0", "through two light nodes"]
 
-export const defaults: Variant = { notes: ["in one process, verifyWorkers 0", "through two light nodes"] }
+/** Our defaults throughout, but for the loopback limits (many nodes on one IP address). */
+export const start: Start = async (count, config, log) => {
+  const baseline = settledMemory()
+  const scope = Effect.runSync(Scope.make())
+  const startNode = (edges: ReadonlyArray<DaveNode.DaveNodeShape["localAddress"]>) =>
+    Effect.gen(function* () {
+      const keyPair = yield* KeyFile.generate()
+      const stack = NodeStack.layer({
+        keyPair,
+        host: "127.0.0.1",
+        port: 0,
+        edges,
+        capacityBytes: CAPACITY_BYTES,
+        verifyWorkers: 0,
+        peers: PeerOptions.loopback
+      })
+      const context = yield* Layer.buildWithScope(stack, scope)
+      return Context.get(context, DaveNode.DaveNode)
+    }).pipe(Effect.orDie, Effect.provideService(References.MinimumLogLevel, "Warn"))
 
-/**
- * Two fixes the bench can apply from outside, to measure what they are worth: a ping budget of 8 per
- * second per node instead of 32 (PING/PONG signatures are most of an idle network's CPU), and a
- * confirmation that asks again after 5, 10, 20, ... ms instead of every 150 ms (the first GET
- * reaches a replica before the PUT is verified there).
- */
-export const tuned: Variant = {
-  peers: { maxPingsPerSecond: 8 },
-  retry: (attempt) => Math.min(150, 5 * 2 ** attempt),
-  notes: ["in one process, verifyWorkers 0", "ping budget 8/s", "confirmation retried after 5, 10, 20, ... ms"]
-}
-
-export const start =
-  (variant: Variant): Start =>
-  async (count, config, log) => {
-    const baseline = settledMemory()
-    const scope = Effect.runSync(Scope.make())
-    const startNode = (edges: ReadonlyArray<DaveNode.DaveNodeShape["localAddress"]>) =>
-      Effect.gen(function* () {
-        const keyPair = yield* KeyFile.generate()
-        const stack = NodeStack.layer({
-          keyPair,
-          host: "127.0.0.1",
-          port: 0,
-          edges,
-          capacityBytes: CAPACITY_BYTES,
-          verifyWorkers: 0,
-          peers: { ...PeerOptions.loopback, ...variant.peers }
-        })
-        const context = yield* Layer.buildWithScope(stack, scope)
-        return Context.get(context, DaveNode.DaveNode)
-      }).pipe(Effect.orDie, Effect.provideService(References.MinimumLogLevel, "Warn"))
-
-    const startedAt = performance.now()
-    const first = await Effect.runPromise(startNode([]))
-    const nodes = [first]
-    for (let i = 1; i < count; i++) nodes.push(await Effect.runPromise(startNode([first.localAddress])))
-    log(`  ${count} nodes up in ${Math.round(performance.now() - startedAt)} ms`)
-    const actives = () => Effect.runPromise(Effect.forEach(nodes, (n) => Effect.map(n.status, (s) => s.peersActive)))
-    const formed = await waitUntil(async () => Math.min(...(await actives())) >= count - 1, config.formLimitMs, 500)
-    const counts = await actives()
-    const formedMs = Math.round(performance.now() - startedAt)
-    const avg = counts.reduce((a, b) => a + b, 0) / count
-    const clients = await startClients(
-      nodes[1]!.localAddress,
-      nodes[Math.floor(count / 2)]!.localAddress,
-      count,
-      config,
-      CLIENTS_LIMIT_MS,
-      variant.retry ?? clientRetry
-    )
-    const formation =
-      `${formed ? "every node sees all others" : "NOT FORMED"} after ${formedMs} ms ` +
-      `(active peers per node ${Math.min(...counts)}..${Math.max(...counts)}, mean ${avg.toFixed(1)} of ${count - 1}); ` +
-      clients.formation
-    log(`  ${formation}`)
-    return {
-      formed: formed && clients.ready,
-      formation,
-      notes: variant.notes,
-      target: clients.target,
-      outcomes: clients.outcomes,
-      memory: () => growthSince(baseline),
-      cpuMs: ownCpuMs,
-      close: async () => {
-        await clients.close()
-        await Effect.runPromise(Scope.close(scope, Exit.void))
-      }
+  const startedAt = performance.now()
+  const first = await Effect.runPromise(startNode([]))
+  const nodes = [first]
+  for (let i = 1; i < count; i++) nodes.push(await Effect.runPromise(startNode([first.localAddress])))
+  log(`  ${count} nodes up in ${Math.round(performance.now() - startedAt)} ms`)
+  const actives = () => Effect.runPromise(Effect.forEach(nodes, (n) => Effect.map(n.status, (s) => s.peersActive)))
+  const formed = await waitUntil(async () => Math.min(...(await actives())) >= count - 1, config.formLimitMs, 500)
+  const counts = await actives()
+  const formedMs = Math.round(performance.now() - startedAt)
+  const avg = counts.reduce((a, b) => a + b, 0) / count
+  const clients = await startClients(
+    nodes[1]!.localAddress,
+    nodes[Math.floor(count / 2)]!.localAddress,
+    count,
+    config,
+    CLIENTS_LIMIT_MS
+  )
+  const formation =
+    `${formed ? "every node sees all others" : "NOT FORMED"} after ${formedMs} ms ` +
+    `(active peers per node ${Math.min(...counts)}..${Math.max(...counts)}, mean ${avg.toFixed(1)} of ${count - 1}); ` +
+    clients.formation
+  log(`  ${formation}`)
+  return {
+    formed: formed && clients.ready,
+    formation,
+    notes: NOTES,
+    target: clients.target,
+    outcomes: clients.outcomes,
+    memory: () => growthSince(baseline),
+    cpuMs: ownCpuMs,
+    close: async () => {
+      await clients.close()
+      await Effect.runPromise(Scope.close(scope, Exit.void))
     }
   }
+}

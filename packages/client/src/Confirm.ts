@@ -3,18 +3,28 @@ import { type AddrPort, Dat, type Entry } from "@dave/protocol"
 import { Clock, Effect, Option } from "effect"
 
 /**
- * Confirming a write: ask each replica it was sent to for the entry, until it serves this exact
- * version. A node verifies PUTs on a queue of its own, so a GET sent right after a PUT may be
- * answered before the PUT is stored; each replica is asked again every RETRY_MS. The asking stops
- * at the deadline, or once the stragglers have had GRACE_FACTOR times as long as the first
+ * Confirming a write: ask each replica it was sent to for the entry, in rounds of one GET each
+ * (DaveNode.ask), until it serves this exact version. A node verifies PUTs on a queue of its own and
+ * holds a GET of a slot whose PUT is queued until that PUT is done, so the first round normally
+ * confirms. Replicas that answered without it (the GET overtook its PUT, or a node that does not
+ * hold GETs back, such as the reference) are asked again after 5, 10, 20, ... ms, at most
+ * RETRY_MAX_MS apart (`retryDelayMs`). A round waits at most READ_MS for silent replicas. The asking
+ * stops at the deadline, or once the stragglers have had GRACE_FACTOR times as long as the first
  * replica took (at least MIN_GRACE_MS): a peer that will never hold it (one that refuses it, or
  * another light client) then costs a bounded wait, not the whole timeout.
  */
 
-const RETRY_MS = 150
+const RETRY_FIRST_MS = 5
+const RETRY_MAX_MS = 150
+/** Attempts before the retry delay reaches RETRY_MAX_MS (5 · 2^5 > 150). */
+const RAMP_ATTEMPTS = 6
 const READ_MS = 1_000
 const MIN_GRACE_MS = 3_000
 const GRACE_FACTOR = 3
+
+/** How long to wait before asking a replica again, by attempt (0: after the first answer without it). */
+export const retryDelayMs = (attempt: number): number =>
+  Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(attempt, RAMP_ATTEMPTS))
 
 /** The same version of a dat: same time, signature and work. */
 export const sameVersion = (a: Entry, b: Entry): boolean =>
@@ -31,34 +41,33 @@ export const confirm = (
     const startMs = yield* Clock.currentTimeMillis
     const deadlineMs = startMs + timeoutMs
     let cutoffMs = deadlineMs
-    const maxAttempts = Math.ceil(timeoutMs / RETRY_MS) + 1
-
-    const askOne = (replica: AddrPort) =>
-      Effect.gen(function* () {
-        for (let attempt = 0; attempt < maxAttempts; attempt++) {
-          const nowMs = yield* Clock.currentTimeMillis
-          if (nowMs >= cutoffMs) return false
-          const got = yield* node
-            .get(entry.dat.pubKey, entry.dat.key, {
-              targets: [replica],
-              timeoutMs: Math.min(cutoffMs - nowMs, READ_MS)
-            })
-            .pipe(Effect.orElseSucceed(() => Option.none<Entry>()))
-          if (Option.isSome(got)) {
-            if (sameVersion(got.value, entry)) {
-              const tookMs = (yield* Clock.currentTimeMillis) - startMs
-              if (cutoffMs === deadlineMs)
-                cutoffMs = Math.min(deadlineMs, startMs + Math.max(MIN_GRACE_MS, GRACE_FACTOR * tookMs))
-              return true
-            }
-            // A newer version replaced ours there: it does not hold what we wrote.
-            if (got.value.dat.time > entry.dat.time) return false
-          }
-          yield* Effect.sleep(RETRY_MS)
+    const confirmed = targets.map(() => false)
+    // Indices into `targets` still asked, in rounds: one GET to each per round.
+    let open = targets.map((_, i) => i)
+    // Bounded: past the ramp every round waits RETRY_MAX_MS.
+    const maxRounds = Math.ceil(timeoutMs / RETRY_MAX_MS) + RAMP_ATTEMPTS + 1
+    for (let round = 0; round < maxRounds && open.length > 0; round++) {
+      const nowMs = yield* Clock.currentTimeMillis
+      if (nowMs >= cutoffMs) break
+      const asked = open.map((i) => targets[i]!)
+      const answers = yield* node
+        .ask(entry.dat.pubKey, entry.dat.key, asked, Math.min(cutoffMs - nowMs, READ_MS))
+        .pipe(Effect.orElseSucceed(() => asked.map(() => Option.none<Entry>())))
+      const tookMs = (yield* Clock.currentTimeMillis) - startMs
+      const still: Array<number> = []
+      open.forEach((i, k) => {
+        const got = answers[k] ?? Option.none<Entry>()
+        if (Option.isSome(got) && sameVersion(got.value, entry)) {
+          confirmed[i] = true
+          if (cutoffMs === deadlineMs)
+            cutoffMs = Math.min(deadlineMs, startMs + Math.max(MIN_GRACE_MS, GRACE_FACTOR * tookMs))
+        } else if (!(Option.isSome(got) && got.value.dat.time > entry.dat.time)) {
+          // Not there yet (a newer version there means it will never hold ours: not asked again).
+          still.push(i)
         }
-        return false
       })
-
-    const confirmed = yield* Effect.forEach(targets, askOne, { concurrency: "unbounded" })
+      open = still
+      if (open.length > 0) yield* Effect.sleep(retryDelayMs(round))
+    }
     return targets.filter((_, i) => confirmed[i])
   })

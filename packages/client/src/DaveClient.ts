@@ -181,7 +181,7 @@ export const make = (
       options.authorKey === undefined
         ? Option.none<Signer.Signer["Service"]>()
         : Option.some(
-            yield* Signer.makeNative(options.authorKey).pipe(
+            yield* Signer.makeDefault(options.authorKey).pipe(
               Effect.mapError((e) => ClientError.usage(`bad author key: ${e.message}`))
             )
           )

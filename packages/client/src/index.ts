@@ -7,6 +7,7 @@
 export { KeyFile, type KeyPair } from "@dave/crypto"
 export * as AdminApi from "./AdminApi.ts"
 export * as ClientError from "./ClientError.ts"
+export * as Confirm from "./Confirm.ts"
 export * as DaveClient from "./DaveClient.ts"
 export * as LightNode from "./LightNode.ts"
 export * as NodeAddress from "./NodeAddress.ts"

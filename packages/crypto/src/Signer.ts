@@ -50,5 +50,10 @@ export const layerNoble = (key: Key): Layer.Layer<Signer, InvalidKeyError> => La
 export const layerSodium = (key: Key): Layer.Layer<Signer, InvalidKeyError> => Layer.effect(Signer, makeSodium(key))
 /** NOT SECURE: see `makeFake`. */
 export const layerFake = (key: Key): Layer.Layer<Signer, InvalidKeyError> => Layer.effect(Signer, makeFake(key))
-/** The default: node:crypto. */
-export const layer: (key: Key) => Layer.Layer<Signer, InvalidKeyError> = layerNative
+/** The fastest available: sodium-native when its binary loads, else node:crypto. */
+export const makeDefault = (key: Key): Effect.Effect<Signer["Service"], InvalidKeyError> =>
+  Effect.tryPromise(Sodium.load).pipe(
+    Effect.matchEffect({ onFailure: () => makeNative(key), onSuccess: (backend) => makeWith(backend, key) })
+  )
+/** The default: see `makeDefault`. */
+export const layer = (key: Key): Layer.Layer<Signer, InvalidKeyError> => Layer.effect(Signer, makeDefault(key))

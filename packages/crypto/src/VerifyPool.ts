@@ -88,6 +88,10 @@ export const make = (options: {
     )
 
     const checkBatch = (dats: ReadonlyArray<Message.Dat>, nowMs: number, minWork: number) =>
+      // Without a worker, checked right here: a callback would cost a suspension for nothing.
+      live.length === 0 ? Effect.sync(() => inline(dats, nowMs, minWork)) : checkOnWorker(dats, nowMs, minWork)
+
+    const checkOnWorker = (dats: ReadonlyArray<Message.Dat>, nowMs: number, minWork: number) =>
       Effect.callback<ReadonlyArray<Verdict>>((resume) => {
         const worker = live[turn++ % Math.max(1, live.length)]
         if (worker === undefined) return resume(Effect.succeed(inline(dats, nowMs, minWork)))

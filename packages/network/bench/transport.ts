@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process"
 import * as Dgram from "node:dgram"
 import { fileURLToPath } from "node:url"
-import { UdpTransport } from "@dave/network"
+import { SourceGuard, UdpTransport } from "@dave/network"
 import * as NodeDatagramSocket from "@effect/platform-node/NodeDatagramSocket"
 import { Deferred, Effect, Fiber } from "effect"
 
@@ -136,7 +136,8 @@ const startSocketServer = async (): Promise<Server> => {
 const startTransportServer = async (): Promise<Server> => {
   const ready = Deferred.makeUnsafe<number>()
   const server = Effect.gen(function* () {
-    const transport = yield* UdpTransport.make({ host: HOST, port: 0, tcp: false })
+    // One client address at full speed: the per-source guard would cap it at the internet limits.
+    const transport = yield* UdpTransport.make({ host: HOST, port: 0, tcp: false, sourceLimits: SourceGuard.unlimited })
     yield* Deferred.succeed(ready, transport.localAddress.port)
     return yield* Effect.forever(
       Effect.flatMap(transport.receive, (batch) =>

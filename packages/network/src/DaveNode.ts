@@ -3,22 +3,34 @@ import { Challenge, DatSigning, Hasher, Signer, Verifier, VerifyPool } from "@da
 import { PeerTable, type PeerTableCore, Rng } from "@dave/peers"
 
 type PeerTableService = PeerTable.PeerTable
-import {
-  type AddrPort,
-  Codec,
-  Constants,
-  Dat,
-  type Entry,
-  type Message,
-  NodeId
-} from "@dave/protocol"
+
+import { Address, type AddrPort, Codec, Constants, Dat, type Entry, type Message, NodeId } from "@dave/protocol"
 import { type EntryRejected, type PutAccepted, ShardStore, type StoreChange } from "@dave/store"
-import { Clock, Context, Data, Effect, Layer, Metric, Option, PubSub, Queue, Random, Result, Schedule, type Scope, Stream } from "effect"
+import {
+  Clock,
+  Context,
+  Data,
+  Deferred,
+  Effect,
+  Exit,
+  Layer,
+  Metric,
+  Option,
+  PubSub,
+  Queue,
+  Random,
+  Result,
+  Schedule,
+  Scope,
+  Stream
+} from "effect"
+import { HeldGets } from "./HeldGets.ts"
 import * as M from "./NodeMetrics.ts"
-import { PendingReads } from "./PendingReads.ts"
+import { PendingReads, slotKey } from "./PendingReads.ts"
 import * as Reads from "./Reads.ts"
 import * as Replication from "./Replication.ts"
 import { type Inbound, Transport } from "./Transport.ts"
+import { VerifiedDats } from "./VerifiedDats.ts"
 
 /**
  * The running node (PROTOCOL 2.6, 5, 6 and 13): it decodes what the Transport receives, dispatches
@@ -38,6 +50,11 @@ export interface DaveNodeOptions {
   readonly readTimeoutMs?: number
   /** Once one replica gave a valid entry, how long to wait for the others (default 50). */
   readonly readGraceMs?: number
+  /**
+   * A read of the closest replicas ends once this many gave the same newest version (default: a
+   * majority of those asked); the others are still heard, and repaired if stale, within the grace.
+   */
+  readonly readQuorum?: number
   readonly maxPendingReads?: number
   /** Period of the peer table tick (default 250; the table spreads PINGs over its budget). */
   readonly tickEveryMs?: number
@@ -50,6 +67,10 @@ export interface DaveNodeOptions {
   readonly metricsFlushEveryMs?: number
   /** PUTs waiting for verification before new ones are dropped (default 4096). */
   readonly maxQueuedPuts?: number
+  /** GETs held until a queued PUT of their slot is verified, in all (default 4096; 0: none held). */
+  readonly maxHeldGets?: number
+  /** Valid dats remembered so that the same answer is not verified twice (default 1024). */
+  readonly verifiedCacheSize?: number
   /** Period of backup compaction (default 10 min; 0 turns it off). */
   readonly compactEveryMs?: number
   /** Added to this node's metric series, e.g. `{ node: "n3" }` when many nodes share a process. */
@@ -110,7 +131,22 @@ export interface DaveNodeShape {
   /** Verifies a signed dat, stores it here if we are a replica, and sends it to the other replicas. */
   readonly put: (dat: Message.Dat) => Effect.Effect<PutReport, PutRefused>
   /** Reads the newest valid entry from the replicas (and our own store), repairing stale replicas. */
-  readonly get: (pubKey: Uint8Array, key: Uint8Array, options?: GetOptions) => Effect.Effect<Option.Option<Entry>, ReadFailed>
+  readonly get: (
+    pubKey: Uint8Array,
+    key: Uint8Array,
+    options?: GetOptions
+  ) => Effect.Effect<Option.Option<Entry>, ReadFailed>
+  /**
+   * Asks each of `targets` once for a slot and gives each one's answer, in the order of `targets`:
+   * the entry it served if valid; none if it said "not found", served something invalid, or did not
+   * answer within `timeoutMs`. Stores and repairs nothing: a writer confirming its PUT uses it.
+   */
+  readonly ask: (
+    pubKey: Uint8Array,
+    key: Uint8Array,
+    targets: ReadonlyArray<AddrPort>,
+    timeoutMs: number
+  ) => Effect.Effect<ReadonlyArray<Option.Option<Entry>>, ReadFailed>
   readonly status: Effect.Effect<NodeStatus>
   readonly peers: Effect.Effect<ReadonlyArray<PeerTableCore.PeerView>>
 }
@@ -123,7 +159,19 @@ const ADDR_RETRY_MS = 5_000
 interface PutJob {
   readonly inbound: Inbound
   readonly entry: Entry
+  /** `slotKey` of the entry and its place in the queue, for the GETs held until it is done. */
+  readonly slot: string
+  readonly seq: number
 }
+
+/** A GET held until the PUT of its slot is verified. */
+interface HeldGet {
+  readonly from: AddrPort
+  readonly request: Message.Get
+}
+
+/** Most GETs held for one slot (a writer confirms with one per replica; others come rarely). */
+const MAX_HELD_PER_SLOT = 16
 
 const encodeOrDie = (m: Message.Message): Uint8Array => {
   const r = Codec.encode(m)
@@ -136,7 +184,15 @@ export const make = (
 ): Effect.Effect<
   DaveNodeShape,
   never,
-  Transport | PeerTableService | ShardStore.ShardStore | Backup.Backup | Signer.Signer | Verifier.Verifier | Hasher.Hasher | VerifyPool.VerifyPool | Scope.Scope
+  | Transport
+  | PeerTableService
+  | ShardStore.ShardStore
+  | Backup.Backup
+  | Signer.Signer
+  | Verifier.Verifier
+  | Hasher.Hasher
+  | VerifyPool.VerifyPool
+  | Scope.Scope
 > =>
   Effect.gen(function* () {
     const transport = yield* Transport
@@ -151,6 +207,8 @@ export const make = (
     const minWork = options.minWork ?? Constants.MIN_WORK
     const readTimeoutMs = options.readTimeoutMs ?? 2_000
     const readGraceMs = options.readGraceMs ?? 50
+    const nodeScope = yield* Scope.Scope
+    const rng = Rng.fromRandom(yield* Effect.service(Random.Random), peers.core.options.challengeBytes)
     const light = options.light ?? false
     const pending = new PendingReads(options.maxPendingReads ?? 4_096)
     const counts = new M.Counts(options.metricAttributes)
@@ -164,6 +222,7 @@ export const make = (
       })
 
     const checkDat = (dat: Message.Dat, now: number) => DatSigning.check(crypto, dat, { nowMs: now, minWork })
+    const verified = new VerifiedDats(options.verifiedCacheSize ?? 1_024)
 
     // ------------------------------------------------------------------------------------------------
     // Start: restore the backup, then log every accepted change to it.
@@ -179,9 +238,13 @@ export const make = (
     }
     const changes = yield* store.changes
     const logChanges = (batch: ReadonlyArray<StoreChange>) =>
-      Effect.forEach(batch, (change) => (change._tag === "Stored" ? Effect.ignore(backup.append(change.entry)) : Effect.void), {
-        discard: true
-      })
+      Effect.forEach(
+        batch,
+        (change) => (change._tag === "Stored" ? Effect.ignore(backup.append(change.entry)) : Effect.void),
+        {
+          discard: true
+        }
+      )
     // At shutdown, after the forwarder below has stopped, hand the backup every change still queued:
     // an entry the store accepted must reach the log before the Backup layer flushes and closes.
     yield* Effect.addFinalizer(() =>
@@ -236,7 +299,10 @@ export const make = (
 
     // Closest replicas per author, reused for up to a second: every PUT needs them, and the
     // table's answer rarely changes faster than that.
-    const closestCache = new Map<bigint, { readonly atMs: number; readonly candidates: ReadonlyArray<Replication.Candidate> }>()
+    const closestCache = new Map<
+      bigint,
+      { readonly atMs: number; readonly candidates: ReadonlyArray<Replication.Candidate> }
+    >()
     const CLOSEST_CACHE_MAX = 4_096
     const closestFor = (target: bigint, now: number): ReadonlyArray<Replication.Candidate> => {
       const hit = closestCache.get(target)
@@ -246,22 +312,36 @@ export const make = (
       closestCache.set(target, { atMs: now, candidates })
       return candidates
     }
-    const replicasFor = (entry: Entry) =>
-      Effect.map(nowMs, (now) => closestFor(Replication.targetOf(entry), now))
+    const replicasFor = (entry: Entry) => Effect.map(nowMs, (now) => closestFor(Replication.targetOf(entry), now))
 
     /** Sends an entry to replicas, offering each a storage challenge for it (PROTOCOL 5.6). */
-    const sendTo = (targets: ReadonlyArray<AddrPort>, entry: Entry, cause: string) =>
+    const sendTo = (targets: ReadonlyArray<AddrPort>, entry: Entry, cause: string): Effect.Effect<void> =>
+      targets.length === 0 ? Effect.void : Effect.flatMap(nowMs, (now) => sendToAt(targets, entry, cause, now))
+
+    // One encoding for every copy; the storage challenges on the core directly (through the service
+    // each was an Effect and a counter flush).
+    const sendToAt = (targets: ReadonlyArray<AddrPort>, entry: Entry, cause: string, now: number) => {
+      const bytes = encodeOrDie({ _tag: "Put", entry })
+      const spec = {
+        pubKey: entry.dat.pubKey,
+        key: entry.dat.key,
+        expiresMs: Number(entry.dat.time) + Constants.TTL_MS
+      }
+      for (const to of targets) {
+        peers.core.offerStorageChallenge(to, spec, now, rng)
+        counts.inc("replicated", cause)
+      }
+      return sendAll(targets, bytes, "Put")
+    }
+
+    /** The same datagram to each of `targets`. */
+    const sendAll = (targets: ReadonlyArray<AddrPort>, bytes: Uint8Array, op: string): Effect.Effect<void> =>
       Effect.forEach(
         targets,
         (to) =>
-          Effect.gen(function* () {
-            yield* send(to, { _tag: "Put", entry })
-            yield* peers.offerStorageChallenge(to, {
-              pubKey: entry.dat.pubKey,
-              key: entry.dat.key,
-              expiresMs: Number(entry.dat.time) + Constants.TTL_MS
-            })
-            counts.inc("replicated", cause)
+          Effect.suspend(() => {
+            counts.inc("packetsOut", op)
+            return transport.send(to, bytes)
           }),
         { discard: true }
       )
@@ -270,16 +350,22 @@ export const make = (
       Effect.gen(function* () {
         const verdict = checkDat(dat, yield* nowMs)
         if (verdict !== "Valid") return yield* new PutRefused({ reason: verdict, detail: "the dat does not verify" })
+        // The replicas' answers to a confirmation will carry this very dat.
+        verified.add(dat)
         const probe: Entry = { replicas: Replication.replicaIds([]), dat }
         const candidates = yield* replicasFor(probe)
         const entry: Entry = { replicas: Replication.replicaIds(candidates), dat }
         const local = !light && (candidates.some((c) => c.self) || candidates.length === 0)
         if (local) {
-          yield* store.put(entry).pipe(
-            Effect.catchTag("EntryRejected", (e) =>
-              e.reason === "RanksLowest" ? Effect.void : Effect.fail(new PutRefused({ reason: e.reason, detail: e.detail }))
+          yield* store
+            .put(entry)
+            .pipe(
+              Effect.catchTag("EntryRejected", (e) =>
+                e.reason === "RanksLowest"
+                  ? Effect.void
+                  : Effect.fail(new PutRefused({ reason: e.reason, detail: e.detail }))
+              )
             )
-          )
         }
         const sentTo = Replication.remoteAddrs(candidates)
         yield* sendTo(sentTo, entry, "write")
@@ -317,6 +403,42 @@ export const make = (
     // ------------------------------------------------------------------------------------------------
     // Reads.
 
+    const ask = (
+      pubKey: Uint8Array,
+      key: Uint8Array,
+      targets: ReadonlyArray<AddrPort>,
+      timeoutMs: number
+    ): Effect.Effect<ReadonlyArray<Option.Option<Entry>>, ReadFailed> =>
+      Effect.gen(function* () {
+        const indexOf = new Map(targets.map((t, i) => [Address.key(t), i] as const))
+        const got: Array<Option.Option<Entry> | undefined> = targets.map(() => undefined)
+        let answered = 0
+        const done = Deferred.makeUnsafe<void>()
+        if (indexOf.size === 0) return []
+        const unregister = pending.register(pubKey, key, targets, (answer) => {
+          const i = indexOf.get(Address.key(answer.from))
+          if (i === undefined || got[i] !== undefined) return
+          got[i] = answer.valid ? Option.some(answer.entry) : Option.none()
+          if (++answered === indexOf.size) Deferred.doneUnsafe(done, Exit.void)
+        })
+        if (unregister === undefined) return yield* new ReadFailed({ reason: "TooManyReads" })
+        yield* sendAll(targets, encodeOrDie({ _tag: "Get", pubKey, key }), "Get").pipe(
+          Effect.andThen(Deferred.await(done).pipe(Effect.timeoutOption(timeoutMs))),
+          Effect.ensuring(Effect.sync(unregister))
+        )
+        counts.inc("reads", "asked", "", targets.length)
+        return got.map((g) => g ?? Option.none())
+      })
+
+    const lateReads: Reads.Late = {
+      scope: nodeScope,
+      repair: (stale, newest) =>
+        Effect.suspend(() => {
+          counts.inc("repairs", "", "", stale.length)
+          return sendTo(stale, newest, "repair")
+        })
+    }
+
     const get = (
       pubKey: Uint8Array,
       key: Uint8Array,
@@ -328,11 +450,22 @@ export const make = (
         const local = explicit === undefined ? yield* store.get(pubKey, key) : Option.none()
         const targets =
           explicit ??
-          Replication.remoteAddrs(yield* peers.getTargets(NodeId.fromPublicKey(pubKey), Constants.FANOUT))
+          Replication.remoteAddrs(peers.core.getTargets(NodeId.fromPublicKey(pubKey), Constants.FANOUT, startMs))
+        const plan: Reads.ReadPlan = {
+          pubKey,
+          key,
+          targets,
+          local,
+          timeoutMs: getOptions?.timeoutMs ?? readTimeoutMs,
+          graceMs: readGraceMs,
+          quorum: options.readQuorum ?? Math.floor(targets.length / 2) + 1
+        }
         const result = yield* Reads.run(
           pending,
-          { pubKey, key, targets, local, timeoutMs: getOptions?.timeoutMs ?? readTimeoutMs, graceMs: readGraceMs },
-          Effect.forEach(targets, (to) => send(to, { _tag: "Get", pubKey, key }), { discard: true })
+          plan,
+          Effect.suspend(() => sendAll(targets, encodeOrDie({ _tag: "Get", pubKey, key }), "Get")),
+          // Asked for exactly these nodes, the caller wants each one's answer: no early end.
+          explicit === undefined ? lateReads : undefined
         ).pipe(Effect.mapError(() => new ReadFailed({ reason: "TooManyReads" })))
         if (targets.length === 0 && light) return yield* new ReadFailed({ reason: "NoPeers" })
         if (targets.length > 0 && result.answered === 0 && Option.isNone(result.newest)) {
@@ -356,7 +489,6 @@ export const make = (
     // Per-datagram Effect overhead was most of the cost of serving a GET (bench/node.ts).
 
     const core = peers.core
-    const rng = Rng.fromRandom(yield* Effect.service(Random.Random), core.options.challengeBytes)
     const verifyAnswer = (challenge: Uint8Array, salt: Uint8Array, pubKey: Uint8Array, sig: Uint8Array) =>
       Challenge.check(crypto, challenge, salt, pubKey, sig)
 
@@ -382,9 +514,16 @@ export const make = (
     }
 
     const putQueue = yield* Queue.bounded<PutJob>(options.maxQueuedPuts ?? 4_096)
+    const held = new HeldGets<HeldGet>({ maxHeld: options.maxHeldGets ?? 4_096, maxPerSlot: MAX_HELD_PER_SLOT })
+    /** Checks a dat, or finds it among the ones already found valid (same bytes, same verdict). */
     const verify = (dat: Message.Dat, now: number): DatSigning.Verdict => {
+      if (verified.has(dat)) {
+        counts.inc("verifications", "ValidCached")
+        return "Valid"
+      }
       const verdict = checkDat(dat, now)
       counts.inc("verifications", verdict)
+      if (verdict === "Valid") verified.add(dat)
       return verdict
     }
 
@@ -396,12 +535,19 @@ export const make = (
       if (light) return void counts.inc("dropped", "light_client_put")
       // A byte-identical version was verified when it was stored: no need to check it again.
       const stored = store.getRecordUnsafe(entry.dat.pubKey, entry.dat.key, 0)
-      if (stored !== undefined && Dat.bytesEqual(stored.subarray(42), inbound.payload.subarray(Constants.ENTRY_HEADER_LEN))) {
+      if (
+        stored !== undefined &&
+        Dat.bytesEqual(stored.subarray(42), inbound.payload.subarray(Constants.ENTRY_HEADER_LEN))
+      ) {
         return void counts.inc("putsAccepted", "Duplicate")
       }
       if (Number(entry.dat.time) > now) return void counts.inc("putsRejected", "FutureTime")
-      if (!Queue.offerUnsafe(putQueue, { inbound, entry })) counts.inc("dropped", "put_queue_full")
-      return undefined
+      const slot = slotKey(entry.dat.pubKey, entry.dat.key)
+      const seq = held.putQueued(slot)
+      if (Queue.offerUnsafe(putQueue, { inbound, entry, slot, seq })) return undefined
+      // Not queued after all: no GET was held for it meanwhile (this runs without yielding).
+      held.putDone(slot, seq)
+      return void counts.inc("dropped", "put_queue_full")
     }
 
     const storeVerified = (job: PutJob, now: number): Effect.Effect<void> =>
@@ -432,10 +578,27 @@ export const make = (
         counts.inc("verifications", verdict)
         if (verdict !== "Valid") counts.inc("putsRejected", verdict)
         else yield* contain(storeVerified(jobs[i]!, now))
+        for (const get of held.putDone(jobs[i]!.slot, jobs[i]!.seq)) {
+          const work = answerGet(get.from, get.request, now, false)
+          if (work !== undefined) yield* contain(work)
+        }
       }
     })
 
     const onGet = (from: AddrPort, request: Message.Get, now: number): Effect.Effect<void> | undefined => {
+      // A PUT of this slot waits for verification: answer once it is stored (or refused).
+      if (!light && held.anyQueued && held.hold(slotKey(request.pubKey, request.key), { from, request })) {
+        return void counts.inc("getsHeld")
+      }
+      return answerGet(from, request, now, true)
+    }
+
+    const answerGet = (
+      from: AddrPort,
+      request: Message.Get,
+      now: number,
+      inBatch: boolean
+    ): Effect.Effect<void> | undefined => {
       // 13.9: no data toward an address that has not answered our challenges.
       const verified = core.isVerified(from)
       const record = light || !verified ? undefined : store.getRecordUnsafe(request.pubKey, request.key, 3)
@@ -451,7 +614,7 @@ export const make = (
       }
       if (!core.trySpendReply(from, bytes.length, now)) return void counts.inc("dropped", "amplification")
       counts.inc("getsServed", record !== undefined ? "found" : verified ? "not_found" : "unverified")
-      counts.observeServe(performance.now() - batchStartMs)
+      if (inBatch) counts.observeServe(performance.now() - batchStartMs)
       return sendBytes(from, bytes, "GetAck")
     }
 
@@ -511,7 +674,9 @@ export const make = (
     // A bug in one handler must not stop the node: log it, count it, and go on.
     const contain = (effect: Effect.Effect<void>): Effect.Effect<void> =>
       Effect.catchCause(effect, (cause) =>
-        Effect.sync(() => counts.inc("dropped", "handler_error")).pipe(Effect.andThen(Effect.logError("handler failed", cause)))
+        Effect.sync(() => counts.inc("dropped", "handler_error")).pipe(
+          Effect.andThen(Effect.logError("handler failed", cause))
+        )
       )
 
     let batchStartMs = 0
@@ -548,7 +713,7 @@ export const make = (
     let lastActive = -1
     const tick = Effect.gen(function* () {
       const result = yield* peers.tick
-      const active = (yield* peers.active).length
+      const active = core.activeCount(yield* nowMs)
       if (active !== lastActive) {
         lastActive = active
         yield* Effect.logInfo("peers").pipe(Effect.annotateLogs({ active, dropped: result.dropped.length }))
@@ -577,9 +742,10 @@ export const make = (
       Effect.gen(function* () {
         const edge = yield* peers.edgeForAddrQuery
         if (Option.isSome(edge)) yield* send(edge.value, { _tag: "GetMyAddrPort" })
-        const snapshot = yield* peers.snapshot
-        ownAddressKnown ||= snapshot.length > 0 && (yield* peers.isOwnAddress(transport.localAddress))
-        yield* Effect.sleep(ownAddressKnown ? (options.addrQueryEveryMs ?? Constants.GETMYADDRPORT_EVERY_MS) : ADDR_RETRY_MS)
+        ownAddressKnown ||= core.size > 0 && (yield* peers.isOwnAddress(transport.localAddress))
+        yield* Effect.sleep(
+          ownAddressKnown ? (options.addrQueryEveryMs ?? Constants.GETMYADDRPORT_EVERY_MS) : ADDR_RETRY_MS
+        )
       }).pipe(Effect.forever)
     )
 
@@ -620,6 +786,7 @@ export const make = (
       localAddress: transport.localAddress,
       put,
       get,
+      ask,
       status,
       peers: peers.snapshot
     })

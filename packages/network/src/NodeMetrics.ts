@@ -23,10 +23,17 @@ export const families = {
   putsRejected: family("dave_node_puts_rejected_total", "PUTs refused, by reason (verification or store)", ["reason"]),
   putsAccepted: family("dave_node_puts_accepted_total", "PUTs stored, by outcome", ["outcome"]),
   getsServed: family("dave_node_gets_served_total", "GETs answered, by result", ["result"]),
-  reads: family("dave_node_reads_total", "Reads through this node, by result", ["result"]),
+  getsHeld: family("dave_node_gets_held_total", "GETs held until a queued PUT of their slot was verified", []),
+  reads: family("dave_node_reads_total", "Reads through this node, by result (asked: replicas asked by `ask`)", [
+    "result"
+  ]),
   repairs: family("dave_node_repairs_total", "Stale or missing replicas sent the newest entry after a read", []),
   replicated: family("dave_node_replicated_total", "Entries sent to replicas, by cause", ["cause"]),
-  verifications: family("dave_node_verifications_total", "Dat verifications (signature and work), by verdict", ["verdict"])
+  verifications: family(
+    "dave_node_verifications_total",
+    "Dat verifications (signature and work), by verdict; ValidCached: the same dat found valid before",
+    ["verdict"]
+  )
 } as const
 
 export type FamilyName = keyof typeof families
@@ -46,7 +53,8 @@ const MAX_SAMPLES = 16_384
 
 /** Plain counters for the hot path, moved into the Metrics by `flush`. */
 export class Counts {
-  readonly #pending = new Map<string, number>()
+  /** Family → first label → second label → increments since the last flush (kept at 0 once used). */
+  readonly #pendingByName = new Map<FamilyName, Map<string, Map<string, number>>>()
   readonly #metrics = new Map<string, Metric.Counter<number>>()
   readonly #attributes: Readonly<Record<string, string>>
 
@@ -64,8 +72,29 @@ export class Counts {
   }
 
   inc(name: FamilyName, a = "", b = "", n = 1): void {
-    const key = `${name}\u0000${a}\u0000${b}`
-    this.#pending.set(key, (this.#pending.get(key) ?? 0) + n)
+    // Nested maps keyed by the label strings themselves: building a joined key string per call was a
+    // visible share of a busy node's time.
+    let byA = this.#pendingByName.get(name)
+    if (byA === undefined) {
+      byA = new Map()
+      this.#pendingByName.set(name, byA)
+    }
+    let byB = byA.get(a)
+    if (byB === undefined) {
+      byB = new Map()
+      byA.set(a, byB)
+    }
+    byB.set(b, (byB.get(b) ?? 0) + n)
+  }
+
+  /** The pending increments under their joined keys, and none left pending. */
+  #drain(): Array<readonly [string, number]> {
+    const out: Array<readonly [string, number]> = []
+    for (const [name, byA] of this.#pendingByName)
+      for (const [a, byB] of byA) for (const [b, n] of byB) if (n !== 0) out.push([`${name}\u0000${a}\u0000${b}`, n])
+    for (const byA of this.#pendingByName.values())
+      for (const byB of byA.values()) for (const b of byB.keys()) byB.set(b, 0)
+    return out
   }
 
   #metricFor(key: string): Metric.Counter<number> {
@@ -83,8 +112,7 @@ export class Counts {
   }
 
   readonly flush: Effect.Effect<void> = Effect.suspend(() => {
-    const batch = Array.from(this.#pending)
-    this.#pending.clear()
+    const batch = this.#drain()
     const samples = this.#samples === undefined ? [] : Array.from(this.#samples.subarray(0, this.#sampleCount))
     this.#sampleCount = 0
     return Effect.andThen(

@@ -1,12 +1,13 @@
+import * as Os from "node:os"
 import { Backup, type OpenError } from "@dave/backup"
 import { Hasher, type KeyFile, Signer, Verifier, VerifyPool } from "@dave/crypto"
-import { type PeerOptions, PeerTable } from "@dave/peers"
+import { PeerOptions, PeerTable } from "@dave/peers"
 import { type AddrPort, NodeId } from "@dave/protocol"
 import { ShardStore } from "@dave/store"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as Os from "node:os"
 import { Layer } from "effect"
 import * as DaveNode from "./DaveNode.ts"
+import * as SourceGuard from "./SourceGuard.ts"
 import type { Transport, TransportError } from "./Transport.ts"
 import * as UdpTransport from "./UdpTransport.ts"
 
@@ -60,11 +61,14 @@ const depsOf = (options: StackOptions): Layer.Layer<Exclude<StackServices, DaveN
           path: options.backupFile,
           ...(options.backupFlushIntervalMs === undefined ? {} : { flushIntervalMs: options.backupFlushIntervalMs })
         }).pipe(Layer.provide(NodeFileSystem.layer))
+  // The socket's per-source guard sits a fixed factor above the peer table's rate limits, so the
+  // loopback limits (tests, simulations) lift it as well.
+  const sourceLimits = SourceGuard.abovePeerLimits({ ...PeerOptions.defaults, ...options.peers })
   const pool = VerifyPool.layer({ workers: options.verifyWorkers ?? defaultVerifyWorkers() })
   return Layer.provideMerge(
     pool,
     Layer.mergeAll(
-      UdpTransport.layer({ host: options.host ?? "::", port: options.port }),
+      UdpTransport.layer({ host: options.host ?? "::", port: options.port, sourceLimits }),
       PeerTable.layer({ ...options.peers, selfPublicKey: options.keyPair.publicKey }),
       ShardStore.layer({
         capacityBytes: options.capacityBytes,

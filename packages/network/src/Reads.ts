@@ -1,11 +1,14 @@
 import { type AddrPort, Dat, type Entry } from "@dave/protocol"
-import { Deferred, Effect, Exit, Option } from "effect"
+import { Clock, Deferred, Effect, Exit, Option, type Scope } from "effect"
 import type { Answer, PendingReads } from "./PendingReads.ts"
 
 /**
  * One read (PROTOCOL 13.7): ask the replicas, wait until every one answered (or, once one valid
  * entry is in, a short grace for the rest, or the timeout), keep the newest valid entry, and name
  * the replicas that answered with something older or "not found" so the caller can repair them.
+ * With `late`, a read ends as soon as a quorum of replicas gave the same newest version; the rest
+ * are awaited (at most the grace) on a fiber of `late.scope`, and the stale ones among them go to
+ * `late.repair`.
  */
 
 export interface ReadPlan {
@@ -16,6 +19,15 @@ export interface ReadPlan {
   readonly local: Option.Option<Entry>
   readonly timeoutMs: number
   readonly graceMs: number
+  /** Valid answers of the newest version that end the read early (with `late` only). */
+  readonly quorum?: number
+}
+
+/** Where the answers that come after an early end go. */
+export interface Late {
+  readonly scope: Scope.Scope
+  /** Sends `newest` to the replicas that answered the rest of the read with something older. */
+  readonly repair: (stale: ReadonlyArray<AddrPort>, newest: Entry) => Effect.Effect<void>
 }
 
 export interface ReadResult {
@@ -26,6 +38,8 @@ export interface ReadResult {
   readonly stale: ReadonlyArray<AddrPort>
   /** Whether the newest entry came from a replica and is newer than ours. */
   readonly newerThanLocal: boolean
+  /** Whether it ended on a quorum before every replica answered (the rest go to `late`). */
+  readonly early: boolean
 }
 
 /** Later time wins; at equal time the greater work hash (PROTOCOL 13.4). */
@@ -44,37 +58,84 @@ export const pickNewest = (local: Option.Option<Entry>, answers: ReadonlyArray<A
   return best
 }
 
+const staleAmong = (answers: ReadonlyArray<Answer>, newest: Entry): Array<AddrPort> =>
+  answers.filter((a) => !a.valid || compareVersions(a.entry, newest) < 0).map((a) => a.from)
+
 /** Sends the GETs with `sendGets` and collects the answers into a result. */
 export const run = (
   pending: PendingReads,
   plan: ReadPlan,
-  sendGets: Effect.Effect<void>
+  sendGets: Effect.Effect<void>,
+  late?: Late
 ): Effect.Effect<ReadResult, "TooManyReads"> =>
   Effect.gen(function* () {
     const answers: Array<Answer> = []
+    // Every replica answered. `finished`: that, or a quorum agreed. `decided`: finished, or a first
+    // valid answer (after which the others get the grace). Waiting in two steps, one timeout each,
+    // costs fewer fibers than racing them all.
     const all = Deferred.makeUnsafe<void>()
-    const firstValid = Deferred.makeUnsafe<void>()
+    const finished = Deferred.makeUnsafe<void>()
+    const decided = Deferred.makeUnsafe<void>()
+    const quorum = late === undefined ? Number.POSITIVE_INFINITY : Math.max(1, plan.quorum ?? plan.targets.length)
+    // The newest version so far (ours counts) and how many valid answers gave exactly it.
+    let best = plan.local
+    let agreeing = 0
+    let quorumMet = false
     const unregister = pending.register(plan.pubKey, plan.key, plan.targets, (answer) => {
       // One answer per replica: a duplicate datagram must not count twice.
       if (answers.some((a) => a.from.port === answer.from.port && Dat.bytesEqual(a.from.ip, answer.from.ip))) return
       answers.push(answer)
-      if (answer.valid) Deferred.doneUnsafe(firstValid, Exit.void)
-      if (answers.length >= plan.targets.length) Deferred.doneUnsafe(all, Exit.void)
+      if (answer.valid) {
+        Deferred.doneUnsafe(decided, Exit.void)
+        const order = Option.isNone(best) ? 1 : compareVersions(answer.entry, best.value)
+        if (order > 0) {
+          best = Option.some(answer.entry)
+          agreeing = 1
+        } else if (order === 0) agreeing++
+        if (agreeing >= quorum) {
+          quorumMet = true
+          Deferred.doneUnsafe(finished, Exit.void)
+        }
+      }
+      if (answers.length >= plan.targets.length) {
+        for (const d of [all, finished, decided]) Deferred.doneUnsafe(d, Exit.void)
+      }
     })
     if (unregister === undefined) return yield* Effect.fail("TooManyReads" as const)
-    yield* Effect.gen(function* () {
+    const wait = Effect.gen(function* () {
+      const startMs = yield* Clock.currentTimeMillis
       yield* sendGets
-      yield* Effect.raceFirst(
-        Deferred.await(all),
-        Deferred.await(firstValid).pipe(Effect.andThen(Effect.sleep(plan.graceMs)))
-      ).pipe(Effect.timeoutOption(plan.timeoutMs))
-    }).pipe(Effect.ensuring(Effect.sync(unregister)))
+      const first = yield* Deferred.await(decided).pipe(Effect.timeoutOption(plan.timeoutMs))
+      if (Option.isNone(first) || Deferred.isDoneUnsafe(finished)) return
+      const leftMs = plan.timeoutMs - ((yield* Clock.currentTimeMillis) - startMs)
+      if (leftMs > 0) yield* Deferred.await(finished).pipe(Effect.timeoutOption(Math.min(plan.graceMs, leftMs)))
+    })
+    yield* wait.pipe(Effect.onExit((exit) => (Exit.isFailure(exit) ? Effect.sync(unregister) : Effect.void)))
 
-    const newest = pickNewest(plan.local, answers)
-    const stale = Option.isNone(newest)
-      ? []
-      : answers.filter((a) => !a.valid || compareVersions(a.entry, newest.value) < 0).map((a) => a.from)
+    const early = late !== undefined && quorumMet && answers.length < plan.targets.length
+    const seen = answers.slice()
+    const newest = pickNewest(plan.local, seen)
+    if (early) {
+      // The others get the grace to answer; those that answer stale are repaired.
+      yield* Effect.forkIn(
+        Deferred.await(all).pipe(
+          Effect.timeoutOption(plan.graceMs),
+          Effect.ensuring(Effect.sync(unregister)),
+          Effect.andThen(
+            Effect.suspend(() => {
+              const final = pickNewest(plan.local, answers)
+              return Option.isNone(final)
+                ? Effect.void
+                : late.repair(staleAmong(answers.slice(seen.length), final.value), final.value)
+            })
+          ),
+          Effect.ignore
+        ),
+        late.scope
+      )
+    } else unregister()
+    const stale = Option.isNone(newest) ? [] : staleAmong(seen, newest.value)
     const newerThanLocal =
       Option.isSome(newest) && (Option.isNone(plan.local) || compareVersions(newest.value, plan.local.value) > 0)
-    return { newest, answered: answers.length, stale, newerThanLocal }
+    return { newest, answered: seen.length, stale, newerThanLocal, early }
   })

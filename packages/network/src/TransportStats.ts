@@ -2,7 +2,7 @@ import { Effect, Metric } from "effect"
 
 /** Cumulative counts since the transport opened. Byte counts are payload bytes (no IP/UDP/TCP headers). */
 export interface TransportStats {
-  /** Datagrams accepted from the socket (oversize ones excluded). */
+  /** Datagrams accepted from the socket (oversize, rate-limited and bad-source ones excluded). */
   readonly datagramsIn: number
   readonly bytesIn: number
   /** Datagrams the OS accepted for sending. */
@@ -10,6 +10,12 @@ export interface TransportStats {
   readonly bytesOut: number
   /** Datagrams over 1424 bytes received and dropped. */
   readonly oversizeDropped: number
+  /** Datagrams dropped on arrival because their source IP was over its socket-level rate. */
+  readonly rateLimitedIp: number
+  /** Datagrams dropped on arrival because their source network (/24, /48) was over its socket-level rate. */
+  readonly rateLimitedPrefix: number
+  /** Datagrams whose source address did not parse. */
+  readonly badSourceDropped: number
   /** Inbound datagrams and TCP frames lost because a receive queue was full. */
   readonly receiveQueueDropped: number
   /** UDP sends that failed or were refused (oversize payload, bad address, OS error). */
@@ -37,6 +43,9 @@ export const emptyCounters = (): Counters => ({
   datagramsOut: 0,
   bytesOut: 0,
   oversizeDropped: 0,
+  rateLimitedIp: 0,
+  rateLimitedPrefix: 0,
+  badSourceDropped: 0,
   receiveQueueDropped: 0,
   sendErrors: 0,
   tcpConnectionsAccepted: 0,
@@ -58,6 +67,12 @@ export const metrics: { readonly [K in keyof TransportStats]: Metric.Counter<num
   datagramsOut: counter("datagrams_out", "UDP datagrams sent"),
   bytesOut: counter("bytes_out", "UDP payload bytes sent"),
   oversizeDropped: counter("oversize_dropped", "UDP datagrams over 1424 bytes dropped"),
+  rateLimitedIp: counter("rate_limited_ip", "UDP datagrams dropped on arrival: source IP over its rate"),
+  rateLimitedPrefix: counter(
+    "rate_limited_prefix",
+    "UDP datagrams dropped on arrival: source /24 or /48 over its rate"
+  ),
+  badSourceDropped: counter("bad_source_dropped", "UDP datagrams dropped: source address did not parse"),
   receiveQueueDropped: counter("receive_queue_dropped", "inbound messages dropped on a full receive queue"),
   sendErrors: counter("send_errors", "UDP sends that failed"),
   tcpConnectionsAccepted: counter("tcp_connections_accepted", "TCP side-channel connections accepted"),
@@ -77,15 +92,19 @@ const keys = Object.keys(metrics) as ReadonlyArray<keyof TransportStats>
  */
 export const makeMetricsFlush = (read: () => TransportStats): Effect.Effect<void> => {
   const flushed = emptyCounters()
+  // The first run adds even zeros, so every counter shows in /metrics from the start (a drop
+  // counter at 0 says something; a missing one does not).
+  let first = true
   return Effect.suspend(() => {
     const now = read()
     const updates: Array<Effect.Effect<void>> = []
     for (const key of keys) {
       const delta = now[key] - flushed[key]
-      if (delta <= 0) continue
+      if (delta < 0 || (delta === 0 && !first)) continue
       flushed[key] = now[key]
       updates.push(Metric.update(metrics[key], delta))
     }
+    first = false
     return Effect.all(updates, { discard: true })
   })
 }

@@ -1,7 +1,7 @@
 import * as Dgram from "node:dgram"
-import { type AddrPort, Address, Constants } from "@dave/protocol"
+import { Address, type AddrPort, Constants } from "@dave/protocol"
 import { Effect, type Scope } from "effect"
-import * as AddressConversion from "./AddressConversion.ts"
+import * as SourceGuard from "./SourceGuard.ts"
 import { TransportError } from "./Transport.ts"
 import type { Counters } from "./TransportStats.ts"
 
@@ -11,6 +11,8 @@ import type { Counters } from "./TransportStats.ts"
  * datagram (a fiber wake-up, a NetAddress per datagram, an Effect callback per send): the node's GET
  * serving could not reach half the raw request/reply rate through it. Here a datagram goes from the
  * socket's message event straight to the caller, and a send is one dgram call with a counting callback.
+ * The message event first asks the SourceGuard: a datagram over its source's rate is counted and
+ * dropped there, before any parsing, allocation of our own or queueing.
  */
 
 export interface UdpSocket {
@@ -18,9 +20,6 @@ export interface UdpSocket {
   /** Sends one datagram; errors are counted in `counters.sendErrors`, never raised. */
   readonly send: (to: AddrPort, payload: Uint8Array) => void
 }
-
-/** Parsed source addresses kept for reuse: peers send many datagrams from one address. */
-const MAX_CACHED_SOURCES = 8_192
 
 const bindError = (error: NodeJS.ErrnoException, host: string, port: number): TransportError =>
   new TransportError({
@@ -30,7 +29,12 @@ const bindError = (error: NodeJS.ErrnoException, host: string, port: number): Tr
 
 /** Binds the socket (closed with the scope) and delivers each datagram of at most 1424 bytes to `onDatagram`. */
 export const open = (
-  options: { readonly host: string; readonly port: number; readonly receiveBufferBytes: number },
+  options: {
+    readonly host: string
+    readonly port: number
+    readonly receiveBufferBytes: number
+    readonly sourceLimits: SourceGuard.SourceLimits
+  },
   counters: Counters,
   onDatagram: (payload: Uint8Array, from: AddrPort) => void
 ): Effect.Effect<UdpSocket, TransportError, Scope.Scope> =>
@@ -55,17 +59,7 @@ export const open = (
       (s) => Effect.sync(() => s.close())
     )
 
-    const sources = new Map<string, Uint8Array>()
-    const sourceIp = (host: string): Uint8Array | undefined => {
-      let ip = sources.get(host)
-      if (ip === undefined) {
-        ip = AddressConversion.fromNativeHost(host, 0)?.ip
-        if (ip === undefined) return undefined
-        if (sources.size >= MAX_CACHED_SOURCES) sources.clear()
-        sources.set(host, ip)
-      }
-      return ip
-    }
+    const guard = SourceGuard.make(options.sourceLimits)
     // Replies usually go to the `from` of a received datagram: remember its host string.
     const hostOf = new WeakMap<AddrPort, string>()
 
@@ -75,17 +69,32 @@ export const open = (
         counters.oversizeDropped++
         return
       }
-      const ip = sourceIp(rinfo.address)
-      if (ip === undefined) return
+      const nowMs = performance.now()
+      const source = guard.source(rinfo.address, nowMs)
+      if (source === undefined) {
+        counters.badSourceDropped++
+        return
+      }
+      const decision = guard.admit(source, nowMs)
+      if (decision !== "ok") {
+        if (decision === "ip") counters.rateLimitedIp++
+        else counters.rateLimitedPrefix++
+        return
+      }
       counters.datagramsIn++
       counters.bytesIn += payload.length
-      const from: AddrPort = { ip, port: rinfo.port }
+      const from: AddrPort = { ip: source.ip, port: rinfo.port }
       hostOf.set(from, rinfo.address)
       onDatagram(payload, from)
     })
 
     const send = (to: AddrPort, payload: Uint8Array): void => {
-      if (payload.length > Constants.MAX_MSG_LEN || to.ip.length !== Constants.IP_LEN || to.port <= 0 || to.port > 0xffff) {
+      if (
+        payload.length > Constants.MAX_MSG_LEN ||
+        to.ip.length !== Constants.IP_LEN ||
+        to.port <= 0 ||
+        to.port > 0xffff
+      ) {
         counters.sendErrors++
         return
       }
@@ -101,7 +110,7 @@ export const open = (
 
     const bound = socket.address()
     const localAddress: AddrPort = {
-      ip: sourceIp(bound.address) ?? new Uint8Array(Constants.IP_LEN),
+      ip: guard.source(bound.address, performance.now())?.ip ?? new Uint8Array(Constants.IP_LEN),
       port: bound.port
     }
     return { localAddress, send }

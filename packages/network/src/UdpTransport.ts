@@ -1,10 +1,11 @@
 import type { AddrPort } from "@dave/protocol"
 import { Effect, Exit, Layer, Queue, Result, Schedule, Scope } from "effect"
 import * as AddressConversion from "./AddressConversion.ts"
+import * as SourceGuard from "./SourceGuard.ts"
 import * as TcpSideChannel from "./TcpSideChannel.ts"
-import * as UdpSocket from "./UdpSocket.ts"
 import { type Inbound, Transport, TransportError } from "./Transport.ts"
 import { type Counters, emptyCounters, makeMetricsFlush, type TransportStats } from "./TransportStats.ts"
+import * as UdpSocket from "./UdpSocket.ts"
 
 /**
  * The live Transport: one dual-stack UDP socket (UdpSocket.ts: node:dgram, family ipv6 with
@@ -19,6 +20,12 @@ export interface Options {
   readonly port: number
   /** Kernel SO_RCVBUF in bytes; default 4 MiB (Linux doubles it and caps it at rmem_max). */
   readonly receiveBufferBytes?: number
+  /**
+   * Per-source rates over which UDP datagrams are dropped on arrival (SourceGuard); default
+   * `SourceGuard.internet`, 4× the peer table's internet limits. `SourceGuard.unlimited` for many
+   * nodes or benchmark clients on one address.
+   */
+  readonly sourceLimits?: SourceGuard.SourceLimits
   /** Inbound messages held between `receive` calls; default 4096. Over it, arrivals are dropped and counted. */
   readonly receiveQueueCapacity?: number
   /** Serve the TCP side channel on port + 1; default true. */
@@ -39,6 +46,7 @@ interface Settings {
   readonly bindHost: string
   readonly port: number
   readonly receiveBufferBytes: number
+  readonly sourceLimits: SourceGuard.SourceLimits
   readonly receiveQueueCapacity: number
   readonly tcp: boolean
   readonly maxTcpConnections: number
@@ -64,6 +72,15 @@ const positiveInt = (
     : Result.fail(invalid(`${name} must be a positive integer, got ${v}`))
 }
 
+const checkLimits = (limits: SourceGuard.SourceLimits): Result.Result<SourceGuard.SourceLimits, TransportError> => {
+  const rates = [limits.perIpPerSecond, limits.perIpBurst, limits.perPrefixPerSecond, limits.perPrefixBurst]
+  if (!rates.every((r) => r > 0)) return Result.fail(invalid(`sourceLimits rates and bursts must be > 0, got ${rates}`))
+  if (!Number.isSafeInteger(limits.maxTracked) || limits.maxTracked < 1) {
+    return Result.fail(invalid(`sourceLimits.maxTracked must be a positive integer, got ${limits.maxTracked}`))
+  }
+  return Result.succeed(limits)
+}
+
 const settingsOf = (options: Options): Effect.Effect<Settings, TransportError> =>
   Effect.gen(function* () {
     const bindHost = yield* Effect.fromResult(AddressConversion.bindHostFor(options.host ?? "::"))
@@ -76,6 +93,7 @@ const settingsOf = (options: Options): Effect.Effect<Settings, TransportError> =
       receiveBufferBytes: yield* Effect.fromResult(
         positiveInt("receiveBufferBytes", options.receiveBufferBytes, 4 << 20)
       ),
+      sourceLimits: yield* Effect.fromResult(checkLimits(options.sourceLimits ?? SourceGuard.internet)),
       receiveQueueCapacity: yield* Effect.fromResult(
         positiveInt("receiveQueueCapacity", options.receiveQueueCapacity, 4096)
       ),
@@ -102,7 +120,12 @@ const openSockets = (
 ): Effect.Effect<Sockets, TransportError, Scope.Scope> =>
   Effect.gen(function* () {
     const udp = yield* UdpSocket.open(
-      { host: settings.bindHost, port: settings.port, receiveBufferBytes: settings.receiveBufferBytes },
+      {
+        host: settings.bindHost,
+        port: settings.port,
+        receiveBufferBytes: settings.receiveBufferBytes,
+        sourceLimits: settings.sourceLimits
+      },
       counters,
       deliverUdp
     )

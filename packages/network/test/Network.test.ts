@@ -1,5 +1,5 @@
-import { describe, expect, it } from "@effect/vitest"
 import { Constants, NodeId } from "@dave/protocol"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { eventually, fullyConnected, seedOf, signedDat, startCluster, startNode } from "./cluster.ts"
 
@@ -39,7 +39,11 @@ describe("five nodes on ::1", () => {
           node: { light: true },
           peers: { activateAfterMs: 0 }
         })
-        yield* eventually("the light client knows all five", 10_000, Effect.map(client.peers.active, (a) => a.length >= 5))
+        yield* eventually(
+          "the light client knows all five",
+          10_000,
+          Effect.map(client.peers.active, (a) => a.length >= 5)
+        )
         const later = yield* signedDat(author, "greeting", "hello again", Date.now() - 10)
         const written = yield* client.node.put(later)
         expect(written.storedLocally).toBe(false)
@@ -55,6 +59,28 @@ describe("five nodes on ::1", () => {
         )
         const read = yield* client.node.get(dat.pubKey, dat.key)
         expect(Option.isSome(read) && text(read.value.dat.value)).toBe("hello again")
+
+        const nowhere = { ...nodes[0]!.address, port: 9 } // discard port: nothing answers there
+        // Asked right after the PUT (verified on a worker thread meanwhile), each replica holds the
+        // GET until the PUT is stored: one GET per replica confirms the write, none says "not found".
+        for (let round = 0; round < 3; round++) {
+          const next = yield* signedDat(author, "greeting", `round ${round}`, Date.now() - 5 + round)
+          const sent = yield* client.node.put(next)
+          // Round 0 asks each replica with a read of its own, the others with one `ask` of all, plus
+          // an address where nobody listens: its answer is "none" once the wait is over.
+          const answers =
+            round === 0
+              ? yield* Effect.forEach(
+                  sent.sentTo,
+                  (replica) => client.node.get(dat.pubKey, dat.key, { targets: [replica], timeoutMs: 2_000 }),
+                  { concurrency: "unbounded" }
+                )
+              : yield* client.node.ask(dat.pubKey, dat.key, [...sent.sentTo, nowhere], 500)
+          expect(answers).toHaveLength(sent.sentTo.length + (round === 0 ? 0 : 1))
+          for (const got of answers.slice(0, sent.sentTo.length))
+            expect(Option.isSome(got) && text(got.value.dat.value)).toBe(`round ${round}`)
+          if (round > 0) expect(Option.isNone(answers[sent.sentTo.length]!)).toBe(true)
+        }
         expect((yield* client.store.stats).entries).toBe(0)
         expect(NodeId.fromPublicKey(dat.pubKey)).toBeTypeOf("bigint")
       }).pipe(Effect.scoped),

@@ -1,4 +1,4 @@
-import { Transport, TransportStats, UdpTransport } from "@dave/network"
+import { SourceGuard, Transport, TransportStats, UdpTransport } from "@dave/network"
 import { Address, Constants } from "@dave/protocol"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Metric, Scope } from "effect"
@@ -134,6 +134,71 @@ describe("UdpTransport", () => {
       assert.strictEqual(received.length, 4)
       assert.deepStrictEqual(Array.from(received[0]!.payload), [0])
       assert.strictEqual(stats.receiveQueueDropped, 16)
+    })
+  )
+
+  it.live(
+    "a flooding source is limited and counted on arrival (internet defaults); another source still gets through",
+    () =>
+      Effect.gen(function* () {
+        const transport = yield* UdpTransport.make({ port: 0, tcp: false, receiveQueueCapacity: 16_384 })
+        const port = transport.localAddress.port
+        const flooder = yield* rawUdp("udp4", "127.0.0.2")
+        const honest = yield* rawUdp("udp4", "127.0.1.1")
+        const floodCount = 6_000
+        const startedMs = performance.now()
+        // In bursts of 500 with a pause, so the kernel's receive buffer never overflows.
+        for (let i = 0; i < floodCount; i += 500) {
+          for (let k = 0; k < 500; k++) yield* flooder.send(bytes(0xff, k & 0xff), port, "127.0.0.1")
+          yield* Effect.sleep(5)
+        }
+        for (let i = 0; i < 20; i++) yield* honest.send(bytes(7, i), port, "127.0.0.1")
+        let stats = yield* transport.stats
+        for (let i = 0; i < 80 && stats.datagramsIn + stats.rateLimitedIp < floodCount + 20; i++) {
+          yield* Effect.sleep(25)
+          stats = yield* transport.stats
+        }
+        const elapsedS = (performance.now() - startedMs) / 1000
+        const received = yield* transport.receive
+        const from = (host: string) => received.filter((m) => Address.ipToString(m.from.ip) === host)
+        const limits = SourceGuard.internet
+        assert.strictEqual(stats.datagramsIn + stats.rateLimitedIp, floodCount + 20)
+        assert.strictEqual(stats.rateLimitedIp, floodCount - from("127.0.0.2").length)
+        assert.isAtMost(from("127.0.0.2").length, limits.perIpBurst + Math.ceil(limits.perIpPerSecond * elapsedS))
+        assert.isAtLeast(from("127.0.0.2").length, limits.perIpBurst)
+        assert.deepStrictEqual(
+          from("127.0.1.1").map((m) => m.payload[1]),
+          Array.from({ length: 20 }, (_, i) => i)
+        )
+        assert.strictEqual(stats.rateLimitedPrefix, 0)
+        const metric = (yield* Metric.value(TransportStats.metrics.rateLimitedIp)).count
+        assert.isAtLeast(metric, stats.rateLimitedIp)
+      })
+  )
+
+  it.live("sourceLimits unlimited lets a fast source through; bad limits are refused", () =>
+    Effect.gen(function* () {
+      const transport = yield* UdpTransport.make({
+        host: "::1",
+        port: 0,
+        tcp: false,
+        receiveQueueCapacity: 8_192,
+        sourceLimits: SourceGuard.unlimited
+      })
+      const client = yield* rawUdp("udp6", "::1")
+      const count = 3_000
+      for (let i = 0; i < count; i += 500) {
+        for (let k = 0; k < 500; k++) yield* client.send(bytes(1), transport.localAddress.port, "::1")
+        yield* Effect.sleep(5)
+      }
+      const got = yield* receiveCount(transport, count)
+      assert.strictEqual(got.length, count)
+      assert.strictEqual((yield* transport.stats).rateLimitedIp, 0)
+      const bad = yield* Effect.flip(
+        UdpTransport.make({ port: 0, sourceLimits: { ...SourceGuard.internet, perIpPerSecond: 0 } })
+      )
+      assert.strictEqual(bad.reason, "InvalidOption")
+      assert.include(bad.message, "sourceLimits")
     })
   )
 

@@ -1,8 +1,8 @@
 import { Backup } from "@dave/backup"
 import { DatSigning, Hasher, Signer, Verifier, VerifyPool, Work } from "@dave/crypto"
-import { DaveNode, UdpTransport } from "@dave/network"
+import { DaveNode, SourceGuard, UdpTransport } from "@dave/network"
 import { PeerTable } from "@dave/peers"
-import { type AddrPort, Address, type Message, NodeId } from "@dave/protocol"
+import { Address, type AddrPort, type Message, NodeId } from "@dave/protocol"
 import { ShardStore } from "@dave/store"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Context, Effect, Layer, type Scope } from "effect"
@@ -28,7 +28,8 @@ export interface StartOptions {
 }
 
 /** A seed whose first byte is `n` (so node IDs differ in their low byte). */
-export const seedOf = (n: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? n : (n * 7 + i) & 0xff))
+export const seedOf = (n: number): Uint8Array =>
+  Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? n : (n * 7 + i) & 0xff))
 
 export const publicKeyOf = (seed: Uint8Array): Effect.Effect<Uint8Array> =>
   Effect.map(Effect.orDie(Signer.makeNative(seed)), (s) => s.publicKey)
@@ -41,9 +42,17 @@ export const startNode = (options: StartOptions): Effect.Effect<TestNode, never,
         ? Backup.layerDisabled
         : Backup.layer({ path: options.backupPath, flushIntervalMs: 100 }).pipe(Layer.provide(NodeFileSystem.layer))
     const base = Layer.mergeAll(
-      UdpTransport.layer({ host: "::1", port: options.port ?? 0 }),
-      PeerTable.layerTest({ selfPublicKey: publicKey, metricAttributes: { node: String(options.seed[0]) }, ...options.peers }),
-      ShardStore.layer({ capacityBytes: options.capacityBytes ?? 64 * 1024 * 1024, nodeId: NodeId.fromPublicKey(publicKey) }),
+      // Every node on ::1, with the peer table's loopback limits: the socket's guard is lifted too.
+      UdpTransport.layer({ host: "::1", port: options.port ?? 0, sourceLimits: SourceGuard.unlimited }),
+      PeerTable.layerTest({
+        selfPublicKey: publicKey,
+        metricAttributes: { node: String(options.seed[0]) },
+        ...options.peers
+      }),
+      ShardStore.layer({
+        capacityBytes: options.capacityBytes ?? 64 * 1024 * 1024,
+        nodeId: NodeId.fromPublicKey(publicKey)
+      }),
       backupLayer,
       Signer.layerNative(options.seed),
       Verifier.layerNative(),
@@ -69,8 +78,9 @@ export const startCluster = (
 ): Effect.Effect<ReadonlyArray<TestNode>, never, Scope.Scope> =>
   Effect.gen(function* () {
     const first = yield* startNode({ ...options, seed: seedOf(1) })
-    const rest = yield* Effect.forEach(Array.from({ length: count - 1 }, (_, i) => i + 2), (n) =>
-      startNode({ ...options, seed: seedOf(n), edges: [first.address] })
+    const rest = yield* Effect.forEach(
+      Array.from({ length: count - 1 }, (_, i) => i + 2),
+      (n) => startNode({ ...options, seed: seedOf(n), edges: [first.address] })
     )
     return [first, ...rest]
   })
@@ -98,19 +108,16 @@ export const fullyConnected = (nodes: ReadonlyArray<TestNode>) =>
   )
 
 /** A signed dat by the author `seed`, with the minimum work. */
-export const signedDat = (
-  seed: Uint8Array,
-  key: string,
-  value: string,
-  timeMs: number
-): Effect.Effect<Message.Dat> =>
+export const signedDat = (seed: Uint8Array, key: string, value: string, timeMs: number): Effect.Effect<Message.Dat> =>
   DatSigning.signDat({
     key: new TextEncoder().encode(key),
     value: new TextEncoder().encode(value),
     timeMs,
     difficulty: 8
   }).pipe(
-    Effect.provide(Layer.mergeAll(Signer.layerNative(seed), Work.layerSingleThread).pipe(Layer.provideMerge(Hasher.layerWasm))),
+    Effect.provide(
+      Layer.mergeAll(Signer.layerNative(seed), Work.layerSingleThread).pipe(Layer.provideMerge(Hasher.layerWasm))
+    ),
     Effect.orDie
   )
 

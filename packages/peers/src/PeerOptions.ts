@@ -20,6 +20,14 @@ export interface PeerOptions {
   readonly maxPingsPerSecond: number
   /** Fastest ping interval: the reference's 1 s. Edges always use it. */
   readonly minPingIntervalMs: number
+  /**
+   * Tables of up to this many non-edge peers ping each one every `minPingIntervalMs`. Beyond it the
+   * interval grows with the cube of the table size (so each node's idle ping rate falls as the
+   * table grows), up to `maxPingIntervalMs`.
+   */
+  readonly fullRatePeers: number
+  /** Longest ping interval of a verified peer, unless the ping budget or `minPingIntervalMs` needs a longer one. */
+  readonly maxPingIntervalMs: number
   /** A non-edge peer becomes selectable only after being known this long. */
   readonly activateAfterMs: number
   /** Active only if it solved within this (at the fastest interval; scales with the interval). */
@@ -70,6 +78,10 @@ export const defaults: PeerOptions = {
   maxIntroduced: 64,
   maxPingsPerSecond: 32,
   minPingIntervalMs: 1_000,
+  fullRatePeers: 16,
+  // Deactivated 3 minutes and dropped 12 after the last answer at this interval: within the
+  // 15 minutes a BEP 5 node stays "good" without contact.
+  maxPingIntervalMs: 60_000,
   activateAfterMs: 5_000,
   deactivateAfterMs: 3_000,
   dropAfterMs: 12_000,
@@ -117,6 +129,8 @@ const positiveInts: ReadonlyArray<keyof PeerOptions> = [
   "maxIntroduced",
   "maxPingsPerSecond",
   "minPingIntervalMs",
+  "fullRatePeers",
+  "maxPingIntervalMs",
   "deactivateAfterMs",
   "dropAfterMs",
   "introducedPingLimit",

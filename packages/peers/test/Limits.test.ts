@@ -233,6 +233,8 @@ describe("ping budget", () => {
         ...PeerOptions.loopback,
         maxPeers: 2_000,
         maxPingsPerSecond: 32,
+        // this test is about the budget's spread: no idle stretching on top of it
+        fullRatePeers: 2_000,
         // this test is about the ping schedule: let one PING pay for our challenges to its sender
         amplificationFactor: 1_000_000,
         amplificationWindowMs: 1_000_000_000

@@ -1,5 +1,5 @@
 import { PeerOptions, PeerTableCore } from "@dave/peers"
-import { type AddrPort, Address, NodeId } from "@dave/protocol"
+import { Address, type AddrPort, NodeId } from "@dave/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
 import { challengeTo, Driver, distinct, fakeVerify, keyFor, makeCore, pong, rng, v4 } from "./helpers.ts"
@@ -70,6 +70,56 @@ describe("activation, deactivation and drop", () => {
     expect(drop!.atMs).toBeGreaterThanOrEqual(lastSolvedMs + 60_000)
     expect(drop!.atMs).toBeLessThan(lastSolvedMs + 61_000)
     for (const b of peers.slice(1)) expect(d.core.isActive(b, d.nowMs)).toBe(true)
+  })
+
+  it("the idle interval: 1 s up to 16 peers, then growing with the cube of the table, capped at 60 s", () => {
+    const withPeers = (n: number) => {
+      const d = new Driver(makeCore({ ...PeerOptions.loopback, amplificationFactor: 1_000_000 }))
+      for (let i = 0; i < n; i++) d.inbound(distinct(i))
+      return d.core.pingIntervalMs()
+    }
+    expect(withPeers(1)).toBe(1_000)
+    expect(withPeers(16)).toBe(1_000)
+    expect(withPeers(24)).toBe(3_375) // (24 / 16)³ s
+    expect(withPeers(32)).toBe(8_000)
+    expect(withPeers(40)).toBe(15_625)
+    expect(withPeers(64)).toBe(60_000) // 64 s, capped
+    expect(withPeers(99)).toBe(60_000)
+    expect(withPeers(250)).toBe(60_000)
+    // The budget still wins when it needs a longer interval: 250 peers at 2 PINGs/s.
+    const tight = new Driver(makeCore({ ...PeerOptions.loopback, maxPingsPerSecond: 2 }))
+    for (let i = 0; i < 250; i++) tight.inbound(distinct(i))
+    expect(tight.core.pingIntervalMs()).toBe(Math.ceil((250 * 1_000) / (2 * 0.8)))
+  })
+
+  it("150 idle peers: each pinged once a minute, a silent one inactive after 3 minutes and dropped after 12", () => {
+    const d = new Driver(makeCore({ ...PeerOptions.loopback, amplificationFactor: 1_000_000 }))
+    const peers = Array.from({ length: 150 }, (_, i) => distinct(i))
+    peers.forEach((a, i) => {
+      d.setLive(a, keyFor(BigInt(i + 1)))
+      d.inbound(a)
+    })
+    d.runUntil(300_000, 250)
+    expect(d.core.activeCount(d.nowMs)).toBe(150)
+    // In steady state (after the first rounds), about one PING per peer per minute.
+    const steady = d.log.filter((e) => e.atMs >= 120_000 && e.atMs < 300_000)
+    expect(steady.length).toBeGreaterThanOrEqual(150 * 2)
+    expect(steady.length).toBeLessThanOrEqual(150 * 4)
+    for (const times of [d.pingsTo(peers[0]!), d.pingsTo(peers[100]!)]) {
+      const late = times.filter((t) => t >= 120_000)
+      for (let i = 1; i < late.length; i++) expect(late[i]! - late[i - 1]!).toBeGreaterThanOrEqual(60_000)
+    }
+    const a = peers[7]!
+    d.setLive(a, undefined)
+    const lastSolvedMs = d.core.get(a, d.nowMs)!.lastSolvedMs!
+    expect(d.core.isActive(a, lastSolvedMs + 179_999)).toBe(true)
+    expect(d.core.isActive(a, lastSolvedMs + 180_000)).toBe(false)
+    d.runUntil(lastSolvedMs + 800_000, 1_000)
+    const drop = d.dropped.find((x) => Address.equals(x.addr, a))
+    expect(drop?.reason).toBe("silent")
+    expect(drop!.atMs).toBeGreaterThanOrEqual(lastSolvedMs + 720_000)
+    expect(drop!.atMs).toBeLessThan(lastSolvedMs + 722_000)
+    expect(d.dropped.length).toBe(1)
   })
 
   it("an introduced address that never answers gets 3 PINGs and is forgotten 2 s after the last", () => {

@@ -1,0 +1,67 @@
+import * as Inspector from "node:inspector/promises"
+import { fromEnv } from "./Config.ts"
+import * as Profile from "./Profile.ts"
+import * as OursInProcess from "./systems/OursInProcess.ts"
+import { ownCpuMs } from "./systems/System.ts"
+import { runPhase, runWorkload, SET_SEQUENTIAL, SET_WARMUP } from "./Workload.ts"
+
+/**
+ * A focused run for iterating on our node: ours in one process only, at each of BENCH_SIZES, with
+ * the same workload and configuration as `pnpm bench` (BENCH_QUICK, BENCH_OPS, ...), and with
+ * BENCH_PROFILE=1 a CPU profile of the workload phases alone (formation left out), with BENCH_PROFILE=idle
+ * one of the idle network before it. Writes no results.
+ *   BENCH_QUICK=1 BENCH_SIZES=100 BENCH_PROFILE=1 node --conditions=source --expose-gc src/focus.ts
+ */
+
+const IDLE_MS = 3_000
+const PROFILE_LINES = 60
+
+const config = fromEnv(process.env)
+
+const startProfile = async (): Promise<Inspector.Session> => {
+  const session = new Inspector.Session()
+  session.connect()
+  await session.post("Profiler.enable")
+  await session.post("Profiler.start")
+  return session
+}
+
+const stopProfile = async (session: Inspector.Session, what: string): Promise<void> => {
+  const { profile } = await session.post("Profiler.stop")
+  session.disconnect()
+  log(`  profile of the ${what} phase:`)
+  const summary = Profile.summarize(profile as Parameters<typeof Profile.summarize>[0], PROFILE_LINES)
+  for (const line of Profile.format(summary)) log(line)
+}
+const log = (line: string): void => console.log(line)
+
+for (const nodes of config.sizes) {
+  log(`ours, ${nodes} nodes`)
+  const running = await OursInProcess.start(nodes, config, log)
+  try {
+    const profileIdle = process.env.BENCH_PROFILE === "idle"
+    const idleSession = profileIdle ? await startProfile() : undefined
+    const cpuBefore = ownCpuMs()
+    const idleStart = performance.now()
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS))
+    log(`  idle CPU ${((100 * (ownCpuMs() - cpuBefore)) / (performance.now() - idleStart)).toFixed(0)} % of a core`)
+    if (idleSession !== undefined) await stopProfile(idleSession, "idle")
+    if (process.env.BENCH_PROFILE === "put1") {
+      // The sequential puts alone, profiled: the latency-bound phase.
+      const limits = { opTimeoutMs: config.opTimeoutMs, phaseLimitMs: config.phaseLimitMs }
+      await runPhase("put", (i) => running.target.put(SET_WARMUP, i), config.warmupOps, 1, limits)
+      const putSession = await startProfile()
+      const puts = await runPhase("put", (i) => running.target.put(SET_SEQUENTIAL, i), config.ops, 1, limits)
+      await stopProfile(putSession, "put x1")
+      log(`  put x1: ${puts.found}/${puts.total}, ${puts.opsPerSecond.toFixed(1)}/s, p50 ${puts.p50Ms.toFixed(1)} ms`)
+    } else {
+      const session = config.profile && !profileIdle ? await startProfile() : undefined
+      await runWorkload(running.target, config, log)
+      if (session !== undefined) await stopProfile(session, "workload")
+    }
+    log(`  outcomes: ${running.outcomes?.() ?? ""}`)
+  } finally {
+    await running.close()
+  }
+}
+process.exit(0)
