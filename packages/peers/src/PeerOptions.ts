@@ -40,6 +40,14 @@ export interface PeerOptions {
   readonly introducedCooldownMs: number
   /** After dropping an unreliable peer, how long its address may not rejoin. */
   readonly unreliableCooldownMs: number
+  /**
+   * When the table is full of active peers, a newcomer that pinged us itself may displace one
+   * active peer at most this often (the youngest of the least reliable, which may not rejoin for
+   * the same time); 0 never. Without it a
+   * node whose table is full never verifies a newcomer, so a newcomer whose edges are all full
+   * never learns an address.
+   */
+  readonly activeEvictionIntervalMs: number
   /** Bytes sent per byte received toward unverified addresses. */
   readonly amplificationFactor: number
   readonly amplificationWindowMs: number
@@ -88,6 +96,7 @@ export const defaults: PeerOptions = {
   introducedPingLimit: 3,
   introducedCooldownMs: 10 * 60_000,
   unreliableCooldownMs: 10 * 60_000,
+  activeEvictionIntervalMs: 30_000,
   amplificationFactor: 3,
   amplificationWindowMs: 5_000,
   perIpPerSecond: 200,
@@ -146,6 +155,7 @@ const nonNegative: ReadonlyArray<keyof PeerOptions> = [
   "activateAfterMs",
   "introducedCooldownMs",
   "unreliableCooldownMs",
+  "activeEvictionIntervalMs",
   "amplificationFactor"
 ]
 const positive: ReadonlyArray<keyof PeerOptions> = [

@@ -286,6 +286,7 @@ export class PeerTableCore {
   #cache: ActiveCache | undefined
   #addrQuery: { readonly key: string; readonly sentMs: number } | undefined
   #dropped: Array<Dropped> = []
+  #lastActiveEvictionMs = Number.NEGATIVE_INFINITY
   readonly #totals = new Map<CounterKey, number>()
   readonly #pending = new Map<CounterKey, number>()
 
@@ -460,6 +461,25 @@ export class PeerTableCore {
     return best
   }
 
+  /**
+   * The active non-edge peer to give up for a newcomer: the least reliable, and among equals the
+   * youngest, so peers that have stayed longest (the likeliest to stay, as in Kademlia) are kept
+   * and a run of newcomers displaces its own kind first.
+   */
+  #activeEvictionVictim(nowMs: number): Peer | undefined {
+    let best: Peer | undefined
+    let bestRank: [number, number] | undefined
+    for (const p of this.#peers.values()) {
+      if (p.origin === "edge") continue
+      const rank: [number, number] = [Reliability.score(p.reliability, nowMs, this.options.reliability), -p.addedMs]
+      if (bestRank === undefined || lexLess(rank, bestRank)) {
+        best = p
+        bestRank = rank
+      }
+    }
+    return best
+  }
+
   #isCooling(map: BoundedMap<string, number>, key: string, nowMs: number): boolean {
     const untilMs = map.get(key)
     if (untilMs === undefined) return false
@@ -482,7 +502,7 @@ export class PeerTableCore {
       // A candidate someone else named never displaces a peer; one that reached us itself may
       // displace the least useful peer that is not active.
       if (origin === "introduced") return "full"
-      const victim = this.#evictionVictim(nowMs)
+      const victim = this.#evictionVictim(nowMs) ?? this.#activeVictimIfDue(nowMs)
       if (victim === undefined) return "full"
       this.#remove(victim, "evicted")
     }
@@ -490,6 +510,18 @@ export class PeerTableCore {
     this.#peers.set(p.key, p)
     this.#track(p, 1)
     return p
+  }
+
+  #activeVictimIfDue(nowMs: number): Peer | undefined {
+    const intervalMs = this.options.activeEvictionIntervalMs
+    if (intervalMs === 0 || nowMs - this.#lastActiveEvictionMs < intervalMs) return undefined
+    const victim = this.#activeEvictionVictim(nowMs)
+    if (victim === undefined) return undefined
+    this.#lastActiveEvictionMs = nowMs
+    // Still alive, it keeps pinging us: held off for the interval, it cannot displace the newcomer
+    // it made room for before that one has had time to be verified and become active.
+    this.#banned.set(victim.key, nowMs + intervalMs)
+    return victim
   }
 
   #refuse(reason: RefuseReason): void {

@@ -66,7 +66,7 @@ describe("caps per IP and per prefix", () => {
 })
 
 describe("maxPeers", () => {
-  it("a full table of active peers refuses newcomers; unverified entries are evicted first", () => {
+  it("inactive and unverified entries are evicted first; an introduced candidate never displaces anyone", () => {
     const d = new Driver(makeCore({ maxPeers: 10 }))
     const good = Array.from({ length: 6 }, (_, i) => distinct(i))
     good.forEach((a, i) => {
@@ -86,8 +86,52 @@ describe("maxPeers", () => {
     const outcome = d.core.onPong(edge, pong(c, keyFor(99n), [distinct(500)]), d.nowMs, fakeVerify)
     expect(outcome).toMatchObject({ _tag: "Accepted", introduced: [] })
     expect(d.core.total("refused:full")).toBe(1)
-    // with only active peers left to displace, an inbound newcomer is refused
-    const full = new Driver(makeCore({ maxPeers: 3 }))
+  })
+
+  it("a table full of active peers takes one inbound newcomer per activeEvictionIntervalMs, giving up its youngest", () => {
+    const full = new Driver(makeCore({ maxPeers: 3, activeEvictionIntervalMs: 30_000 }))
+    for (let i = 0; i < 3; i++) {
+      full.nowMs = i * 100 // distinct(2) is the youngest
+      full.setLive(distinct(i), keyFor(BigInt(i + 1)))
+      full.pingers.set(Address.key(distinct(i)), distinct(i))
+      full.inbound(distinct(i))
+    }
+    full.runUntil(8_000)
+    for (let i = 0; i < 3; i++) expect(full.core.isActive(distinct(i), full.nowMs)).toBe(true)
+
+    full.inbound(distinct(50))
+    expect(full.core.get(distinct(50), full.nowMs)).toBeDefined()
+    expect(full.core.get(distinct(2), full.nowMs)).toBeUndefined()
+    expect(full.core.get(distinct(0), full.nowMs)).toBeDefined()
+    expect(full.core.get(distinct(1), full.nowMs)).toBeDefined()
+    expect(full.core.total("dropped:evicted")).toBe(1)
+    // Still pinging, the displaced peer is held off for the interval.
+    full.inbound(distinct(2))
+    expect(full.core.get(distinct(2), full.nowMs)).toBeUndefined()
+    expect(full.core.total("refused:cooldown")).toBe(1)
+
+    // The next newcomer within the interval finds only active peers, and is refused.
+    full.setLive(distinct(50), keyFor(50n))
+    full.pingers.set(Address.key(distinct(50)), distinct(50))
+    full.runUntil(20_000)
+    expect(full.core.isActive(distinct(50), full.nowMs)).toBe(true)
+    full.inbound(distinct(51))
+    expect(full.core.get(distinct(51), full.nowMs)).toBeUndefined()
+    expect(full.core.total("refused:full")).toBe(1)
+
+    // Once the interval has passed (the first displacement was at 8 s), one more gets in and the
+    // youngest active peer, the first newcomer, makes room; the oldest peers are still kept.
+    full.runUntil(38_000)
+    full.inbound(distinct(52))
+    expect(full.core.get(distinct(52), full.nowMs)).toBeDefined()
+    expect(full.core.get(distinct(0), full.nowMs)).toBeDefined()
+    expect(full.core.get(distinct(1), full.nowMs)).toBeDefined()
+    expect(full.core.get(distinct(50), full.nowMs)).toBeUndefined()
+    expect(full.core.total("dropped:evicted")).toBe(2)
+  })
+
+  it("with activeEvictionIntervalMs 0 a table full of active peers refuses every newcomer", () => {
+    const full = new Driver(makeCore({ maxPeers: 3, activeEvictionIntervalMs: 0 }))
     for (let i = 0; i < 3; i++) {
       full.setLive(distinct(i), keyFor(BigInt(i + 1)))
       full.pingers.set(Address.key(distinct(i)), distinct(i))
