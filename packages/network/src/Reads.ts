@@ -124,9 +124,12 @@ export const run = (
           Effect.andThen(
             Effect.suspend(() => {
               const final = pickNewest(plan.local, answers)
-              return Option.isNone(final)
-                ? Effect.void
-                : late.repair(staleAmong(answers.slice(seen.length), final.value), final.value)
+              if (Option.isNone(final)) return Effect.void
+              // A late answer newer than what the read returned makes every other replica stale;
+              // otherwise the caller already repaired the early ones, and only the late ones remain.
+              const newerLate = Option.isNone(newest) || compareVersions(final.value, newest.value) > 0
+              const candidates = newerLate ? answers : answers.slice(seen.length)
+              return late.repair(staleAmong(candidates, final.value), final.value)
             })
           ),
           Effect.ignore

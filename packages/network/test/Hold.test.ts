@@ -120,6 +120,32 @@ describe("Reads.run with a quorum", () => {
     })
   )
 
+  it.live("a late answer newer than the one returned gets every other replica repaired", () =>
+    Effect.gen(function* () {
+      const pending = new PendingReads.PendingReads(8)
+      const targets = [1, 2, 3, 4, 5].map(addr)
+      const repaired: Array<{ stale: ReadonlyArray<number>; time: bigint }> = []
+      const scope = yield* Scope.make()
+      const late: Reads.Late = {
+        scope,
+        repair: (stale, newest) =>
+          Effect.sync(() => repaired.push({ stale: stale.map((a) => a.port), time: newest.dat.time }))
+      }
+      const sendGets = Effect.sync(() => {
+        for (const replica of [1, 2, 3]) pending.deliver({ from: addr(replica), entry: entry(5n), valid: true })
+      })
+      const plan = { pubKey, key, targets, local: Option.none(), timeoutMs: 2_000, graceMs: 200, quorum: 3 }
+      const result = yield* Reads.run(pending, plan, sendGets, late)
+      expect(result.early).toBe(true)
+      expect(Option.isSome(result.newest) && result.newest.value.dat.time).toBe(5n)
+      pending.deliver({ from: addr(4), entry: entry(9n), valid: true }) // a newer write reached replica 4 first
+      pending.deliver({ from: addr(5), entry: entry(5n), valid: true })
+      yield* Effect.sleep(20)
+      expect(repaired).toEqual([{ stale: [1, 2, 3, 5], time: 9n }])
+      yield* Scope.close(scope, Exit.void)
+    })
+  )
+
   it.live("without a quorum of one version it waits for the grace, as before", () =>
     Effect.gen(function* () {
       const pending = new PendingReads.PendingReads(8)
