@@ -47,9 +47,14 @@ export const fakeBlake3 = (data: Uint8Array): Uint8Array => {
   }
   a ^= data.length
   const out = new Uint8Array(32)
-  const view = new DataView(out.buffer)
+  // Little-endian words written byte by byte: a DataView per call cost more than the hashing.
   for (let word = 0; word < 8; word++) {
-    view.setUint32(word * 4, mix(a + Math.imul(word, 0x9e3779b9)) ^ mix(b ^ (word * 0x85ebca6b)), true)
+    const w = mix(a + Math.imul(word, 0x9e3779b9)) ^ mix(b ^ (word * 0x85ebca6b))
+    const at = word * 4
+    out[at] = w & 0xff
+    out[at + 1] = (w >>> 8) & 0xff
+    out[at + 2] = (w >>> 16) & 0xff
+    out[at + 3] = w >>> 24
   }
   return out
 }

@@ -135,7 +135,8 @@ export class SimNode {
         DaveNode.layer({ ...params.node, ...this.setup.node, edges: this.setup.edges }),
         Layer.mergeAll(
           Layer.succeed(Transport.Transport, env.network.transport(this.address)),
-          PeerTable.layerTest({ ...params.peers, ...this.setup.peers, selfPublicKey: this.publicKey }),
+          // No effect Metrics for the table: the simulation reads the core directly.
+          PeerTable.layerTest({ ...params.peers, ...this.setup.peers, selfPublicKey: this.publicKey, metrics: false }),
           ShardStore.layer({
             capacityBytes: this.setup.capacityBytes ?? params.capacityBytes,
             nodeId: this.nodeId,

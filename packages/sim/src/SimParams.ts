@@ -1,5 +1,5 @@
 import type { DaveNode } from "@dave/network"
-import type { PeerOptions } from "@dave/peers"
+import { PeerOptions } from "@dave/peers"
 import { Constants } from "@dave/protocol"
 
 /**
@@ -40,7 +40,29 @@ export interface ScaleOptions {
   readonly livenessScale?: number
   /** Default: every node's table holds the whole network up to 128 nodes, 32 peers beyond. */
   readonly maxPeers?: number
+  /**
+   * Multiplier of the 5 s activation delay; default `livenessScale` (so a newcomer is selectable 5
+   * fastest ping intervals after it appeared). A coarse profile shortens it so that a network whose
+   * peers are pinged every few minutes still forms within the hour.
+   */
+  readonly activationScale?: number
+  /** Bytes a node sends per byte received toward unverified addresses; default the peer table's (3). */
+  readonly amplificationFactor?: number
 }
+
+/**
+ * The coarse profile of the scale benchmark (1,000 to 10,000 nodes for a virtual hour): every peer
+ * pinged every 10 minutes (liveness ×600: active while it answered within 30 min, dropped after 2 h),
+ * 16-peer tables, and a newcomer selectable 10 minutes (one ping interval, instead of five) after it
+ * appeared, so that the network still forms within the hour. An idle node then sends about one
+ * datagram a minute. The amplification factor is 4, not 3: at 3 an edge keeps back the bytes of its
+ * own challenge (PONG_MIN_LEN + PING_LEN > 3 × PING_LEN) and leaves a newcomer's first PING
+ * unanswered, so the newcomer waits a whole ping interval for its first PONG and polls for its own
+ * address every 5 s meanwhile.
+ */
+export const COARSE = { livenessScale: 600, maxPeers: 16, activationScale: 120, amplificationFactor: 4 } as const
+
+export const coarse = (nodes: number): SimParams => scaled({ nodes, ...COARSE })
 
 /** Share of the ping budget a full table uses at the fastest interval. */
 const FULL_TABLE_SHARE = 0.4
@@ -53,6 +75,8 @@ export const scaled = (options: ScaleOptions): SimParams => {
   const tickEveryMs = Math.round(minPingIntervalMs / 3)
   const pingsPerTick = (maxPeers * tickEveryMs) / minPingIntervalMs
   const maxPingsPerSecond = Math.max(1, Math.ceil(pingsPerTick / FULL_TABLE_SHARE))
+  // One per 100 nodes, 4 to 32. (100 of them at 10,000 nodes, with 400-node tables each, left a
+  // node with 2 active peers after an hour in the coarse profile; 32 with 1,250 each formed.)
   const bootstrapCount = Math.min(options.nodes, Math.max(4, Math.min(32, Math.ceil(options.nodes / 100))))
   const edgesPerNode = 2
   return {
@@ -63,17 +87,28 @@ export const scaled = (options: ScaleOptions): SimParams => {
       maxPeersPerPrefix: 16,
       maxPingsPerSecond,
       minPingIntervalMs,
-      activateAfterMs: Constants.ACTIVATE_AFTER_MS * scale,
+      activateAfterMs: Constants.ACTIVATE_AFTER_MS * (options.activationScale ?? scale),
       deactivateAfterMs: Constants.DEACTIVATE_AFTER_MS * scale,
       dropAfterMs: Constants.DROP_AFTER_MS * scale,
-      amplificationWindowMs: 5_000 * scale
+      amplificationWindowMs: 5_000 * scale,
+      // Both count in ping intervals too: the longest idle interval, and how often a table full of
+      // active peers may give one up for an inbound newcomer (30 intervals by default).
+      maxPingIntervalMs: PeerOptions.defaults.maxPingIntervalMs * scale,
+      activeEvictionIntervalMs: PeerOptions.defaults.activeEvictionIntervalMs * scale,
+      ...(options.amplificationFactor === undefined ? {} : { amplificationFactor: options.amplificationFactor }),
+      // The cached active set and selection weights live one fastest ping interval: PINGs arrive
+      // that far apart, and a 1 s cache would be rebuilt for nearly every one of them.
+      selectionRefreshMs: minPingIntervalMs
     },
     node: {
       tickEveryMs,
       // One round of storage challenges, and one re-replication check, per fastest ping interval.
       storageChallengeEveryMs: Math.max(Constants.STORAGE_CHALLENGE_EVERY_MS, minPingIntervalMs),
       replicateEveryMs: Math.max(10_000, minPingIntervalMs),
-      compactEveryMs: 10 * 60_000
+      compactEveryMs: 10 * 60_000,
+      // Nobody reads a simulated node's effect Metrics: flushing them every second was the largest
+      // fixed cost per node. They are flushed once, when the node stops.
+      metricsFlushEveryMs: 0
     },
     capacityBytes: 16 * 1024 * 1024,
     storePruneEveryMs: 10 * 60_000,

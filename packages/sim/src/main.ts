@@ -1,8 +1,12 @@
+// biome-ignore-all assist/source/organizeImports: AsyncContextOff must load before effect does.
+import * as AsyncContextOff from "./AsyncContextOff.ts"
 import { parseArgs } from "node:util"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Data, Effect } from "effect"
 import * as Runner from "./Runner.ts"
 import * as Scenarios from "./Scenarios.ts"
+
+AsyncContextOff.restore()
 
 /**
  * The simulation runner:

@@ -8,6 +8,9 @@ describe("scenarios (small networks, fake crypto)", () => {
   it.live("conflicting writes converge on all replicas", () => passes(Scenarios.conflicts, 16))
   it.live("a partition heals and converges", () => passes(Scenarios.partition, 16))
   it.live("crashed nodes restart with or without their backup", () => passes(Scenarios.restart, 16))
+  it.live("the scale benchmark's hour (coarse profile): forms, idles, serves a sample of PUTs", () =>
+    passes(Scenarios.hour, 60)
+  )
 })
 
 describe("real crypto (Ed25519 and BLAKE3)", () => {
