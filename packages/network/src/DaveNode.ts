@@ -1,10 +1,10 @@
 import { Backup } from "@dave/backup"
 import { Challenge, DatSigning, Hasher, Signer, Verifier, VerifyPool } from "@dave/crypto"
-import { PeerTable, type PeerTableCore, Rng } from "@dave/peers"
+import { NetPrefix, PeerTable, type PeerTableCore, Rng } from "@dave/peers"
 
 type PeerTableService = PeerTable.PeerTable
 
-import { Address, type AddrPort, Codec, Constants, Dat, type Entry, type Message, NodeId } from "@dave/protocol"
+import { type AddrPort, Codec, Constants, Dat, type Entry, type Message, NodeId } from "@dave/protocol"
 import { type EntryRejected, type PutAccepted, ShardStore, type StoreChange } from "@dave/store"
 import {
   Clock,
@@ -73,6 +73,13 @@ export interface DaveNodeOptions {
   readonly verifiedCacheSize?: number
   /** Period of backup compaction (default 10 min; 0 turns it off). */
   readonly compactEveryMs?: number
+  /**
+   * Whether accepted changes go to the Backup (default true). False when the Backup is the disabled
+   * one (NodeStack without a backup file): the node then neither follows the store's changes nor
+   * compacts, so the store collects no changes (a copy and a decode per stored entry, and a fiber
+   * woken per PUT, for nothing).
+   */
+  readonly backup?: boolean
   /** Added to this node's metric series, e.g. `{ node: "n3" }` when many nodes share a process. */
   readonly metricAttributes?: Readonly<Record<string, string>>
   /**
@@ -179,6 +186,41 @@ const encodeOrDie = (m: Message.Message): Uint8Array => {
   return r.success
 }
 
+/** Logs every change the store accepts to the backup, for the scope's lifetime. */
+const followChanges = (
+  store: ShardStore.ShardStore["Service"],
+  backup: Backup.Backup["Service"]
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const changes = yield* store.changes
+    const logChanges = (batch: ReadonlyArray<StoreChange>) =>
+      Effect.forEach(
+        batch,
+        (change) => (change._tag === "Stored" ? Effect.ignore(backup.append(change.entry)) : Effect.void),
+        {
+          discard: true
+        }
+      )
+    // At shutdown, after the forwarder below has stopped, hand the backup every change still queued:
+    // an entry the store accepted must reach the log before the Backup layer flushes and closes.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        // Bounded: the subscription holds at most its buffer, and nothing stores any more.
+        for (let round = 0; round < 1_024; round++) {
+          const rest = yield* PubSub.takeUpTo(changes, 4_096)
+          if (rest.length === 0) return
+          yield* logChanges(rest)
+        }
+      })
+    )
+    // A batch, once taken, is appended whole even if the scope closes meanwhile.
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(PubSub.takeAll(changes)), logChanges))
+      )
+    )
+  })
+
 export const make = (
   options: DaveNodeOptions = {}
 ): Effect.Effect<
@@ -236,33 +278,8 @@ export const make = (
     if (Option.isSome(restoreReport) && restoreReport.value.path !== "") {
       yield* Effect.logInfo("backup restored").pipe(Effect.annotateLogs({ ...restoreReport.value }))
     }
-    const changes = yield* store.changes
-    const logChanges = (batch: ReadonlyArray<StoreChange>) =>
-      Effect.forEach(
-        batch,
-        (change) => (change._tag === "Stored" ? Effect.ignore(backup.append(change.entry)) : Effect.void),
-        {
-          discard: true
-        }
-      )
-    // At shutdown, after the forwarder below has stopped, hand the backup every change still queued:
-    // an entry the store accepted must reach the log before the Backup layer flushes and closes.
-    yield* Effect.addFinalizer(() =>
-      Effect.gen(function* () {
-        // Bounded: the subscription holds at most its buffer, and nothing stores any more.
-        for (let round = 0; round < 1_024; round++) {
-          const rest = yield* PubSub.takeUpTo(changes, 4_096)
-          if (rest.length === 0) return
-          yield* logChanges(rest)
-        }
-      })
-    )
-    // A batch, once taken, is appended whole even if the scope closes meanwhile.
-    yield* Effect.forkScoped(
-      Effect.forever(
-        Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(PubSub.takeAll(changes)), logChanges))
-      )
-    )
+    const backupOn = options.backup ?? true
+    if (backupOn) yield* followChanges(store, backup)
     // Restored entries passed their checksum; their signatures and work are checked in the background,
     // in batches on the VerifyPool, with a turn of the event loop between batches: checked in one go
     // on the loop, 20,000 entries kept a restarted node from answering anything for seconds. A 1 ms
@@ -410,13 +427,13 @@ export const make = (
       timeoutMs: number
     ): Effect.Effect<ReadonlyArray<Option.Option<Entry>>, ReadFailed> =>
       Effect.gen(function* () {
-        const indexOf = new Map(targets.map((t, i) => [Address.key(t), i] as const))
+        const indexOf = new Map(targets.map((t, i) => [NetPrefix.addrKey(t), i] as const))
         const got: Array<Option.Option<Entry> | undefined> = targets.map(() => undefined)
         let answered = 0
         const done = Deferred.makeUnsafe<void>()
         if (indexOf.size === 0) return []
         const unregister = pending.register(pubKey, key, targets, (answer) => {
-          const i = indexOf.get(Address.key(answer.from))
+          const i = indexOf.get(NetPrefix.addrKey(answer.from))
           if (i === undefined || got[i] !== undefined) return
           got[i] = answer.valid ? Option.some(answer.entry) : Option.none()
           if (++answered === indexOf.size) Deferred.doneUnsafe(done, Exit.void)
@@ -550,21 +567,30 @@ export const make = (
       return void counts.inc("dropped", "put_queue_full")
     }
 
+    // Plain callbacks rather than Effect.gen: this runs for every stored PUT.
     const storeVerified = (job: PutJob, now: number): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        const { inbound, entry } = job
-        const result: Result.Result<PutAccepted, EntryRejected> = yield* Effect.result(store.put(entry))
-        if (Result.isFailure(result)) return counts.inc("putsRejected", result.failure.reason)
-        counts.inc("putsAccepted", result.success._tag)
-        if (result.success._tag === "Duplicate") return
-        if (inbound.via === "udp") core.recordContribution(inbound.from, now)
-        // Fill the gaps of the writer's view: our closest replicas that its list does not name.
-        const candidates = closestFor(Replication.targetOf(entry), now)
-        const fresh = Replication.remoteAddrs(Replication.newcomers(candidates, entry.replicas)).filter(
-          (a) => inbound.via !== "udp" || a.port !== inbound.from.port || !Dat.bytesEqual(a.ip, inbound.from.ip)
-        )
-        if (fresh.length > 0) yield* sendTo(fresh, entry, "forward")
-      })
+      Effect.flatMap(Effect.result(store.put(job.entry)), (result) => afterStore(job, result, now))
+
+    const afterStore = (
+      job: PutJob,
+      result: Result.Result<PutAccepted, EntryRejected>,
+      now: number
+    ): Effect.Effect<void> => {
+      const { inbound, entry } = job
+      if (Result.isFailure(result)) {
+        counts.inc("putsRejected", result.failure.reason)
+        return Effect.void
+      }
+      counts.inc("putsAccepted", result.success._tag)
+      if (result.success._tag === "Duplicate") return Effect.void
+      if (inbound.via === "udp") core.recordContribution(inbound.from, now)
+      // Fill the gaps of the writer's view: our closest replicas that its list does not name.
+      const candidates = closestFor(Replication.targetOf(entry), now)
+      const fresh = Replication.remoteAddrs(Replication.newcomers(candidates, entry.replicas)).filter(
+        (a) => inbound.via !== "udp" || a.port !== inbound.from.port || !Dat.bytesEqual(a.ip, inbound.from.ip)
+      )
+      return fresh.length > 0 ? sendToAt(fresh, entry, "forward", now) : Effect.void
+    }
 
     const verifyAndStore = Effect.gen(function* () {
       const jobs = yield* Queue.takeBetween(putQueue, 1, VerifyPool.MAX_BATCH)
@@ -612,17 +638,19 @@ export const make = (
       } else {
         bytes = encodeOrDie({ _tag: "GetAck", entry: Dat.notFound(request.pubKey, request.key) })
       }
-      if (!core.trySpendReply(from, bytes.length, now)) return void counts.inc("dropped", "amplification")
+      // A verified peer's replies are free: no second look-up of it.
+      if (!verified && !core.trySpendReply(from, bytes.length, now)) return void counts.inc("dropped", "amplification")
       counts.inc("getsServed", record !== undefined ? "found" : verified ? "not_found" : "unverified")
       if (inBatch) counts.observeServe(performance.now() - batchStartMs)
       return sendBytes(from, bytes, "GetAck")
     }
 
     const onGetAck = (from: AddrPort, entry: Entry, now: number): undefined => {
-      const wanted = pending.wants(from, entry.dat.pubKey, entry.dat.key)
+      const slot = pending.size === 0 ? undefined : slotKey(entry.dat.pubKey, entry.dat.key)
+      const wanted = slot !== undefined && pending.wants(from, entry.dat.pubKey, entry.dat.key, slot)
       if (!wanted && !core.isVerified(from)) return void counts.inc("dropped", "unsolicited_get_ack")
       const valid = !Dat.isNotFound(entry.dat) && verify(entry.dat, now) === "Valid"
-      if (wanted) pending.deliver({ from, entry, valid })
+      if (wanted) pending.deliver({ from, entry, valid }, slot)
       core.onChallengeReply(from, entry.dat.pubKey, entry.dat.key, valid, now)
       return undefined
     }
@@ -693,7 +721,8 @@ export const make = (
             pendingWork.push(Effect.logError("handler failed", error))
           }
         }
-        return pendingWork.length === 0 ? Effect.void : Effect.forEach(pendingWork, (w) => w, { discard: true })
+        if (pendingWork.length <= 1) return pendingWork[0] ?? Effect.void
+        return Effect.forEach(pendingWork, (w) => w, { discard: true })
       })
 
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(transport.receive, handleBatch)))
@@ -752,7 +781,7 @@ export const make = (
     yield* every(options.replicateEveryMs ?? 30_000, replicate)
 
     const compactEveryMs = options.compactEveryMs ?? 10 * 60_000
-    if (compactEveryMs > 0) {
+    if (compactEveryMs > 0 && backupOn) {
       yield* Effect.forkScoped(
         Effect.gen(function* () {
           const live = yield* Stream.runCollect(store.entries)

@@ -51,11 +51,16 @@ export const serveLatencyMs = Metric.histogram("dave_node_get_serve_latency_ms",
 /** Most serve-latency samples kept between flushes; beyond it they are not recorded. */
 const MAX_SAMPLES = 16_384
 
+/** One label combination's increments since the last flush, and its Metric once it was flushed. */
+interface Cell {
+  n: number
+  metric: Metric.Counter<number> | undefined
+}
+
 /** Plain counters for the hot path, moved into the Metrics by `flush`. */
 export class Counts {
-  /** Family → first label → second label → increments since the last flush (kept at 0 once used). */
-  readonly #pendingByName = new Map<FamilyName, Map<string, Map<string, number>>>()
-  readonly #metrics = new Map<string, Metric.Counter<number>>()
+  /** Family → first label → second label → its cell (kept, at 0, once used). */
+  readonly #pendingByName = new Map<FamilyName, Map<string, Map<string, Cell>>>()
   readonly #attributes: Readonly<Record<string, string>>
 
   constructor(attributes: Readonly<Record<string, string>> = {}) {
@@ -84,31 +89,31 @@ export class Counts {
       byB = new Map()
       byA.set(a, byB)
     }
-    byB.set(b, (byB.get(b) ?? 0) + n)
+    const cell = byB.get(b)
+    if (cell === undefined) byB.set(b, { n, metric: undefined })
+    else cell.n += n
   }
 
-  /** The pending increments under their joined keys, and none left pending. */
-  #drain(): Array<readonly [string, number]> {
-    const out: Array<readonly [string, number]> = []
+  /** The pending increments with their Metrics, and none left pending. */
+  #drain(): Array<readonly [Metric.Counter<number>, number]> {
+    const out: Array<readonly [Metric.Counter<number>, number]> = []
     for (const [name, byA] of this.#pendingByName)
-      for (const [a, byB] of byA) for (const [b, n] of byB) if (n !== 0) out.push([`${name}\u0000${a}\u0000${b}`, n])
-    for (const byA of this.#pendingByName.values())
-      for (const byB of byA.values()) for (const b of byB.keys()) byB.set(b, 0)
+      for (const [a, byB] of byA)
+        for (const [b, cell] of byB) {
+          if (cell.n === 0) continue
+          cell.metric ??= this.#metricFor(name, a, b)
+          out.push([cell.metric, cell.n])
+          cell.n = 0
+        }
     return out
   }
 
-  #metricFor(key: string): Metric.Counter<number> {
-    let metric = this.#metrics.get(key)
-    if (metric === undefined) {
-      const [name, a, b] = key.split("\u0000") as [FamilyName, string, string]
-      const f = families[name]
-      const labels: Record<string, string> = { ...this.#attributes }
-      if (f.labels[0] !== undefined) labels[f.labels[0]] = a
-      if (f.labels[1] !== undefined) labels[f.labels[1]] = b
-      metric = Object.keys(labels).length === 0 ? f.metric : Metric.withAttributes(f.metric, labels)
-      this.#metrics.set(key, metric)
-    }
-    return metric
+  #metricFor(name: FamilyName, a: string, b: string): Metric.Counter<number> {
+    const f = families[name]
+    const labels: Record<string, string> = { ...this.#attributes }
+    if (f.labels[0] !== undefined) labels[f.labels[0]] = a
+    if (f.labels[1] !== undefined) labels[f.labels[1]] = b
+    return Object.keys(labels).length === 0 ? f.metric : Metric.withAttributes(f.metric, labels)
   }
 
   readonly flush: Effect.Effect<void> = Effect.suspend(() => {
@@ -116,7 +121,7 @@ export class Counts {
     const samples = this.#samples === undefined ? [] : Array.from(this.#samples.subarray(0, this.#sampleCount))
     this.#sampleCount = 0
     return Effect.andThen(
-      Effect.forEach(batch, ([key, n]) => Metric.update(this.#metricFor(key), n), { discard: true }),
+      Effect.forEach(batch, ([metric, n]) => Metric.update(metric, n), { discard: true }),
       Effect.forEach(samples, (ms) => Metric.update(serveLatencyMs, ms), { discard: true })
     )
   })

@@ -83,4 +83,7 @@ const depsOf = (options: StackOptions): Layer.Layer<Exclude<StackServices, DaveN
 }
 
 export const layer = (options: StackOptions): Layer.Layer<StackServices, StackError> =>
-  Layer.provideMerge(DaveNode.layer({ edges: options.edges ?? [], ...options.node }), depsOf(options))
+  Layer.provideMerge(
+    DaveNode.layer({ edges: options.edges ?? [], backup: options.backupFile !== undefined, ...options.node }),
+    depsOf(options)
+  )

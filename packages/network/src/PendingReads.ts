@@ -1,4 +1,5 @@
-import { Address, type AddrPort, type Entry } from "@dave/protocol"
+import { NetPrefix } from "@dave/peers"
+import type { AddrPort, Entry } from "@dave/protocol"
 
 /**
  * Reads waiting for GET_ACKs. A read registers the slot it asks for (author public key and key) and
@@ -18,10 +19,14 @@ interface Waiter {
   readonly onAnswer: (answer: Answer) => void
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")
+const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1")
 
-/** The map key of a slot: hex of the author key, then hex of the key. */
-export const slotKey = (pubKey: Uint8Array, key: Uint8Array): string => `${hex(pubKey)}:${hex(key)}`
+/**
+ * The map key of a slot: the author key, then the key, one character per byte (half the length of
+ * hex and cheaper to build; computed a few times per message). The author key has a fixed length,
+ * so distinct slots never share a key.
+ */
+export const slotKey = (pubKey: Uint8Array, key: Uint8Array): string => `${latin1(pubKey)}:${latin1(key)}`
 
 export class PendingReads {
   private readonly waiters = new Map<string, Set<Waiter>>()
@@ -48,7 +53,7 @@ export class PendingReads {
   ): (() => void) | undefined {
     if (this.count >= this.maxPending) return undefined
     const slot = slotKey(pubKey, key)
-    const waiter: Waiter = { asked: new Set(asked.map(Address.key)), onAnswer }
+    const waiter: Waiter = { asked: new Set(asked.map(NetPrefix.addrKey)), onAnswer }
     let set = this.waiters.get(slot)
     if (set === undefined) {
       set = new Set()
@@ -66,20 +71,27 @@ export class PendingReads {
     }
   }
 
-  /** Whether a read waits for `from`'s answer about this slot (checked before verifying it). */
-  wants(from: AddrPort, pubKey: Uint8Array, key: Uint8Array): boolean {
-    const set = this.waiters.get(slotKey(pubKey, key))
+  /**
+   * Whether a read waits for `from`'s answer about this slot (checked before verifying it); `slot`
+   * is `slotKey(pubKey, key)` if the caller has it.
+   */
+  wants(from: AddrPort, pubKey: Uint8Array, key: Uint8Array, slot: string = slotKey(pubKey, key)): boolean {
+    if (this.count === 0) return false
+    const set = this.waiters.get(slot)
     if (set === undefined) return false
-    const fromKey = Address.key(from)
+    const fromKey = NetPrefix.addrKey(from)
     for (const waiter of set) if (waiter.asked.has(fromKey)) return true
     return false
   }
 
-  /** Hands a GET_ACK to every read that asked `from` for its slot; returns how many took it. */
-  deliver(answer: Answer): number {
-    const set = this.waiters.get(slotKey(answer.entry.dat.pubKey, answer.entry.dat.key))
+  /**
+   * Hands a GET_ACK to every read that asked `from` for its slot; returns how many took it. `slot`
+   * is the entry's `slotKey` if the caller has it.
+   */
+  deliver(answer: Answer, slot: string = slotKey(answer.entry.dat.pubKey, answer.entry.dat.key)): number {
+    const set = this.waiters.get(slot)
     if (set === undefined) return 0
-    const fromKey = Address.key(answer.from)
+    const fromKey = NetPrefix.addrKey(answer.from)
     let taken = 0
     for (const waiter of set) {
       if (!waiter.asked.has(fromKey)) continue

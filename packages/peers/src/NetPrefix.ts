@@ -27,13 +27,30 @@ const ipHex = (ip: Uint8Array): string => {
 const prefixOf = (ip: string): string =>
   ip.startsWith(V4_MAPPED_HEX) ? `4:${ip.slice(24, 30)}` : `6:${ip.slice(0, 12)}`
 
+// The keys of an address are asked for several times per datagram (admission, the table, budgets,
+// pending reads), and a received address object is reused for the reply: remembered per object, so
+// each is built once. Addresses are values nobody mutates (the socket and the decoder make fresh ones).
+// The socket also reuses one IP array for every datagram from a source: its strings are kept too.
+const memo = new WeakMap<AddrPort, Keys>()
+const ipMemo = new WeakMap<Uint8Array, { readonly ip: string; readonly prefix: string }>()
+
 export const keys = (addr: AddrPort): Keys => {
-  const ip = ipHex(addr.ip)
-  return { addr: `${ip}:${addr.port}`, ip, prefix: prefixOf(ip) }
+  let k = memo.get(addr)
+  if (k === undefined) {
+    let host = ipMemo.get(addr.ip)
+    if (host === undefined) {
+      const ip = ipHex(addr.ip)
+      host = { ip, prefix: prefixOf(ip) }
+      ipMemo.set(addr.ip, host)
+    }
+    k = { addr: `${host.ip}:${addr.port}`, ip: host.ip, prefix: host.prefix }
+    memo.set(addr, k)
+  }
+  return k
 }
 
-export const addrKey = (addr: AddrPort): string => `${ipHex(addr.ip)}:${addr.port}`
+export const addrKey = (addr: AddrPort): string => keys(addr).addr
 
-export const ipKey = (addr: AddrPort): string => ipHex(addr.ip)
+export const ipKey = (addr: AddrPort): string => keys(addr).ip
 
-export const prefixKey = (addr: AddrPort): string => prefixOf(ipHex(addr.ip))
+export const prefixKey = (addr: AddrPort): string => keys(addr).prefix

@@ -15,6 +15,14 @@
  */
 
 export const PAGE_BYTES = 32 * 1024
+/**
+ * A page taken when the pool has none starts this small and doubles (copied, at the same offsets)
+ * up to PAGE_BYTES as its shard fills: 256 shards of 32 KiB each, on a node that holds a few
+ * entries per shard, were 8 MiB of mostly empty pages, and allocating them one per first insert
+ * kept a hundred nodes in one process collecting garbage. Only a shard's last page can be short:
+ * a page is left behind only once the next record would not fit in PAGE_BYTES.
+ */
+const FIRST_PAGE_BYTES = 2 * 1024
 const PAGE_SHIFT = 15
 const PAGE_MASK = PAGE_BYTES - 1
 const DEAD = 0xffffffff
@@ -24,9 +32,16 @@ const DAT_LEN_AT = 40
 /** The most pages one shard can address with u32 offsets. */
 const MAX_PAGES = 2 ** 32 / PAGE_BYTES
 
-const uninitializedPage = (): Uint8Array => {
-  const buffer = Buffer.allocUnsafeSlow(PAGE_BYTES)
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, PAGE_BYTES)
+const uninitializedPage = (sizeBytes: number): Uint8Array => {
+  const buffer = Buffer.allocUnsafeSlow(sizeBytes)
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, sizeBytes)
+}
+
+/** The page size, a power of two from FIRST_PAGE_BYTES to PAGE_BYTES, that holds `bytes`. */
+const pageSizeFor = (bytes: number): number => {
+  let size = FIRST_PAGE_BYTES
+  while (size < bytes && size < PAGE_BYTES) size *= 2
+  return size
 }
 
 /** Free pages kept for reuse, at most `limit` of them. */
@@ -38,15 +53,17 @@ export class PagePool {
     this.limit = limit
   }
 
-  take(): Uint8Array {
+  /** A free full page, or else a new one of at least `minBytes` (short: see FIRST_PAGE_BYTES). */
+  take(minBytes: number): Uint8Array {
     // Not zero-filled: every read is bounded by the bytes written (`pageUsed`), exactly as for the
     // recycled pages from `free`, and zeroing 32 KiB was most of the cost of a shard's first insert.
     // A plain Uint8Array over the Buffer's memory: a Buffer's slice() is a view, not a copy.
-    return this.free.pop() ?? uninitializedPage()
+    return this.free.pop() ?? uninitializedPage(pageSizeFor(minBytes))
   }
 
+  /** A page no longer used; only full pages are kept. */
   give(page: Uint8Array): void {
-    if (this.free.length < this.limit) this.free.push(page)
+    if (page.length === PAGE_BYTES && this.free.length < this.limit) this.free.push(page)
   }
 }
 
@@ -79,7 +96,9 @@ export class RecordArena {
 
   /** Bytes of the pages held. */
   get sizeBytes(): number {
-    return this.pages.length * PAGE_BYTES
+    let n = 0
+    for (const page of this.pages) n += page.length
+    return n
   }
 
   /** Copies an entry record in for `slot` and returns its offset. */
@@ -88,9 +107,11 @@ export class RecordArena {
     let last = this.pages.length - 1
     if (last < 0 || this.pageUsed[last]! + length > PAGE_BYTES) {
       if (this.pages.length >= MAX_PAGES) throw new Error("RecordArena: shard exceeds 4 GiB")
-      this.pages.push(this.pool.take())
+      this.pages.push(this.pool.take(length))
       this.pageUsed.push(0)
       last++
+    } else if (this.pageUsed[last]! + length > this.pages[last]!.length) {
+      this.grow(last, this.pageUsed[last]! + length)
     }
     const page = this.pages[last]!
     const at = this.pageUsed[last]!
@@ -117,6 +138,15 @@ export class RecordArena {
     const page = this.pages[offset >>> PAGE_SHIFT]!
     const at = offset & PAGE_MASK
     return page.subarray(at + HEADER, at + recordLength(page, at))
+  }
+
+  /** Moves a short page's bytes into a larger one, at the same offsets. */
+  private grow(index: number, minBytes: number): void {
+    const old = this.pages[index]!
+    const page = this.pool.take(minBytes)
+    page.set(old.subarray(0, this.pageUsed[index]!))
+    this.pages[index] = page
+    this.pool.give(old)
   }
 
   /** Copies the live records into fresh pages, in order, and returns the old pages to the pool. */
