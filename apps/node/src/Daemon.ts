@@ -48,9 +48,7 @@ export const run = (config: DaemonConfig) =>
           version: VERSION
         })
       )
-      return yield* Effect.never.pipe(
-        Effect.onInterrupt(() => Effect.logInfo("stopping"))
-      )
+      return yield* Effect.never.pipe(Effect.onInterrupt(() => Effect.logInfo("stopping")))
     }).pipe(
       Effect.scoped,
       Effect.provide(stack),

@@ -198,7 +198,9 @@ const checkAdmin = (value: string | boolean): Check<AdminAddress | undefined> =>
 const checkVerifyWorkers = (value: string | number): Check<number | undefined> => {
   if (value === "auto") return ok(undefined)
   const n = typeof value === "number" ? value : /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN
-  return Number.isSafeInteger(n) && n >= 0 && n <= 16 ? ok(n) : bad(`${quoted(value)} is not auto or a thread count 0..16`)
+  return Number.isSafeInteger(n) && n >= 0 && n <= 16
+    ? ok(n)
+    : bad(`${quoted(value)} is not auto or a thread count 0..16`)
 }
 
 const checkLogLevel = (value: string): Check<LogLevel.LogLevel> => {

@@ -1,6 +1,6 @@
-import { describe, expect, it } from "@effect/vitest"
 import { PendingReads, Reads, Replication } from "@dave/network"
 import { type AddrPort, Dat, type Entry } from "@dave/protocol"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 
 const addr = (port: number): AddrPort => ({ ip: Uint8Array.from({ length: 16 }, (_, i) => (i === 15 ? 1 : 0)), port })
@@ -102,7 +102,12 @@ describe("Reads.run", () => {
 })
 
 describe("Replication", () => {
-  const candidate = (nodeId: bigint, self = false) => ({ nodeId, addr: self ? undefined : addr(Number(nodeId)), self, reliability: 0 })
+  const candidate = (nodeId: bigint, self = false) => ({
+    nodeId,
+    addr: self ? undefined : addr(Number(nodeId)),
+    self,
+    reliability: 0
+  })
 
   it("pads replica lists to FANOUT and compares them as sets", () => {
     expect(Replication.replicaIds([candidate(3n), candidate(4n)])).toEqual([3n, 4n, 0n, 0n, 0n])

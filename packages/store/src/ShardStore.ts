@@ -278,7 +278,18 @@ export const make = (options: ShardStoreOptions): Effect.Effect<ShardStoreShape,
 
     const getRecordUnsafe = (pubKey: Uint8Array, key: Uint8Array, headroomBytes: number) =>
       core.getRecord(pubKey, key, headroomBytes)
-    return ShardStore.of({ put, putAll, get, getRecordUnsafe, remove, setReplicas, pruneExpired, stats, entries, changes })
+    return ShardStore.of({
+      put,
+      putAll,
+      get,
+      getRecordUnsafe,
+      remove,
+      setReplicas,
+      pruneExpired,
+      stats,
+      entries,
+      changes
+    })
   })
 
 /** The store with the given options. */

@@ -2,7 +2,7 @@ import * as Dgram from "node:dgram"
 import { DatSigning, Hasher, KeyFile, Signer, Work } from "@dave/crypto"
 import { DaveNode, NodeStack } from "@dave/network"
 import { PeerOptions } from "@dave/peers"
-import { type AddrPort, Address, Codec, type Entry, type Message } from "@dave/protocol"
+import { Address, type AddrPort, Codec, type Entry, type Message } from "@dave/protocol"
 import { Context, Effect, Layer, Option, Result, type Scope } from "effect"
 
 /** The test's side of the network: an in-process node that peers with the daemons, and raw UDP. */
@@ -37,7 +37,9 @@ export const signedDat = (seed: Uint8Array, key: string, value: string, timeMs: 
     timeMs,
     difficulty: 8
   }).pipe(
-    Effect.provide(Layer.mergeAll(Signer.layerNative(seed), Work.layerSingleThread).pipe(Layer.provideMerge(Hasher.layer))),
+    Effect.provide(
+      Layer.mergeAll(Signer.layerNative(seed), Work.layerSingleThread).pipe(Layer.provideMerge(Hasher.layer))
+    ),
     Effect.orDie
   )
 
@@ -111,4 +113,5 @@ export const readFrom = (
   })
 
 export const text = (b: Uint8Array): string => new TextDecoder().decode(b)
-export const valueOf = (e: Option.Option<Entry>): string | undefined => (Option.isSome(e) ? text(e.value.dat.value) : undefined)
+export const valueOf = (e: Option.Option<Entry>): string | undefined =>
+  Option.isSome(e) ? text(e.value.dat.value) : undefined

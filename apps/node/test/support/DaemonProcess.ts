@@ -82,7 +82,9 @@ export const start = (
             duration: waitMs,
             orElse: () =>
               Effect.fail(
-                new Error(`no matching log line within ${waitMs} ms; last: ${JSON.stringify(logs.slice(-3))}; stderr: ${rawTail}`)
+                new Error(
+                  `no matching log line within ${waitMs} ms; last: ${JSON.stringify(logs.slice(-3))}; stderr: ${rawTail}`
+                )
               )
           })
         )
