@@ -766,15 +766,18 @@ export const make = (
       })
     )
 
+    // Until an edge has told us our address, ask again after 5 s, doubling up to the usual period:
+    // an edge answers only once it has verified us, which may take it a ping interval or more.
+    const addrQueryEveryMs = options.addrQueryEveryMs ?? Constants.GETMYADDRPORT_EVERY_MS
     let ownAddressKnown = false
+    let addrRetryMs = Math.min(ADDR_RETRY_MS, addrQueryEveryMs)
     yield* Effect.forkScoped(
       Effect.gen(function* () {
         const edge = yield* peers.edgeForAddrQuery
         if (Option.isSome(edge)) yield* send(edge.value, { _tag: "GetMyAddrPort" })
         ownAddressKnown ||= core.size > 0 && (yield* peers.isOwnAddress(transport.localAddress))
-        yield* Effect.sleep(
-          ownAddressKnown ? (options.addrQueryEveryMs ?? Constants.GETMYADDRPORT_EVERY_MS) : ADDR_RETRY_MS
-        )
+        yield* Effect.sleep(ownAddressKnown ? addrQueryEveryMs : addrRetryMs)
+        addrRetryMs = Math.min(2 * addrRetryMs, addrQueryEveryMs)
       }).pipe(Effect.forever)
     )
 

@@ -50,8 +50,7 @@ const paramsFor = (nodes: number, tuning: Tuning): SimParams.SimParams =>
     nodes,
     livenessScale: tuning.livenessScale ?? SimParams.COARSE.livenessScale,
     maxPeers: tuning.maxPeers ?? SimParams.COARSE.maxPeers,
-    activationScale: tuning.activationScale ?? SimParams.COARSE.activationScale,
-    amplificationFactor: SimParams.COARSE.amplificationFactor
+    activationScale: tuning.activationScale ?? SimParams.COARSE.activationScale
   })
 
 const runOnce = (nodes: number, virtualMs: number, tuning: Tuning, capMs?: number): Effect.Effect<Measured> =>

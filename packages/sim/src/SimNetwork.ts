@@ -45,11 +45,16 @@ export interface NetworkStats {
   readonly unreachable: number
   /** Dropped on a full receive queue. */
   readonly queueDropped: number
+  /** Dropped by the filter (`setFilter`). */
+  readonly filtered: number
   /** Dropped because the event queue was full (never in a sane run). */
   readonly eventQueueFull: number
   readonly tcpFramesDelivered: number
   readonly tcpSendsFailed: number
 }
+
+/** Whether a UDP datagram from `from` to `to` is delivered. */
+export type DatagramFilter = (from: AddrPort, to: AddrPort, payload: Uint8Array) => boolean
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -62,6 +67,7 @@ export const emptyStats = (): Mutable<NetworkStats> => ({
   partitioned: 0,
   unreachable: 0,
   queueDropped: 0,
+  filtered: 0,
   eventQueueFull: 0,
   tcpFramesDelivered: 0,
   tcpSendsFailed: 0
@@ -107,6 +113,7 @@ export class SimNetwork {
   readonly #keys = new WeakMap<AddrPort, string>()
   readonly #stats = emptyStats()
   #partitioned = false
+  #filter: DatagramFilter | undefined
 
   constructor(loop: EventLoop, prng: Prng, trace: TraceHash, options: NetworkOptions = defaultOptions) {
     const bad = LinkModel.invalidField(options.link)
@@ -115,6 +122,15 @@ export class SimNetwork {
     this.#loop = loop
     this.#prng = prng
     this.#trace = trace
+  }
+
+  /**
+   * Sees every UDP datagram as it arrives and drops those it returns false for (counted as
+   * `filtered`): targeted faults, such as a peer that never answers one kind of request, and a way
+   * for tests to watch the traffic. `undefined` removes it.
+   */
+  setFilter(filter: DatagramFilter | undefined): void {
+    this.#filter = filter
   }
 
   get stats(): NetworkStats {
@@ -258,6 +274,10 @@ export class SimNetwork {
     }
     if (this.#partitioned && from.group !== to.group) {
       this.#stats.partitioned++
+      return
+    }
+    if (this.#filter !== undefined && !this.#filter(from.addr, to.addr, payload)) {
+      this.#stats.filtered++
       return
     }
     if (payload.length > Constants.MAX_MSG_LEN) {

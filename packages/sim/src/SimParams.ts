@@ -55,12 +55,9 @@ export interface ScaleOptions {
  * pinged every 10 minutes (liveness ×600: active while it answered within 30 min, dropped after 2 h),
  * 16-peer tables, and a newcomer selectable 10 minutes (one ping interval, instead of five) after it
  * appeared, so that the network still forms within the hour. An idle node then sends about one
- * datagram a minute. The amplification factor is 4, not 3: at 3 an edge keeps back the bytes of its
- * own challenge (PONG_MIN_LEN + PING_LEN > 3 × PING_LEN) and leaves a newcomer's first PING
- * unanswered, so the newcomer waits a whole ping interval for its first PONG and polls for its own
- * address every 5 s meanwhile.
+ * datagram a minute. The amplification factor stays the protocol's 3.
  */
-export const COARSE = { livenessScale: 600, maxPeers: 16, activationScale: 120, amplificationFactor: 4 } as const
+export const COARSE = { livenessScale: 600, maxPeers: 16, activationScale: 120 } as const
 
 export const coarse = (nodes: number): SimParams => scaled({ nodes, ...COARSE })
 
