@@ -221,11 +221,8 @@ const followChanges = (
     )
   })
 
-export const make = (
-  options: DaveNodeOptions = {}
-): Effect.Effect<
-  DaveNodeShape,
-  never,
+/** The services a node runs on: NodeStack provides them all. */
+export type Requirements =
   | Transport
   | PeerTableService
   | ShardStore.ShardStore
@@ -234,8 +231,8 @@ export const make = (
   | Verifier.Verifier
   | Hasher.Hasher
   | VerifyPool.VerifyPool
-  | Scope.Scope
-> =>
+
+export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape, never, Requirements | Scope.Scope> =>
   Effect.gen(function* () {
     const transport = yield* Transport
     const peers = yield* PeerTable.PeerTable
@@ -824,17 +821,5 @@ export const make = (
     })
   })
 
-export const layer = (
-  options: DaveNodeOptions = {}
-): Layer.Layer<
-  DaveNode,
-  never,
-  | Transport
-  | PeerTableService
-  | ShardStore.ShardStore
-  | Backup.Backup
-  | Signer.Signer
-  | Verifier.Verifier
-  | Hasher.Hasher
-  | VerifyPool.VerifyPool
-> => Layer.effect(DaveNode, make(options))
+export const layer = (options: DaveNodeOptions = {}): Layer.Layer<DaveNode, never, Requirements> =>
+  Layer.effect(DaveNode, make(options))

@@ -8,7 +8,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Layer } from "effect"
 import * as DaveNode from "./DaveNode.ts"
 import * as SourceGuard from "./SourceGuard.ts"
-import type { Transport, TransportError } from "./Transport.ts"
+import type { TransportError } from "./Transport.ts"
 import * as UdpTransport from "./UdpTransport.ts"
 
 /**
@@ -35,16 +35,7 @@ export interface StackOptions {
 /** One verification thread per core beyond the one running the node, at most 4. */
 export const defaultVerifyWorkers = (): number => Math.max(0, Math.min(4, Os.availableParallelism() - 1))
 
-export type StackServices =
-  | DaveNode.DaveNode
-  | Transport
-  | PeerTable.PeerTable
-  | ShardStore.ShardStore
-  | Backup.Backup
-  | Signer.Signer
-  | Verifier.Verifier
-  | Hasher.Hasher
-  | VerifyPool.VerifyPool
+export type StackServices = DaveNode.DaveNode | DaveNode.Requirements
 
 export type StackError =
   | TransportError
