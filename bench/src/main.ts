@@ -14,7 +14,6 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type BenchConfig, fromEnv, type SystemName } from "./Config.ts"
 import { describe } from "./Machine.ts"
-import * as DaemonMicro from "./micro/DaemonMicro.ts"
 import * as Micro from "./micro/Micro.ts"
 import * as Profile from "./Profile.ts"
 import * as Report from "./Report.ts"
@@ -39,7 +38,7 @@ const log = (line: string): void => {
 // ---------------------------------------------------------------- child side
 
 const runTask = async (task: Task): Promise<unknown> =>
-  task.kind === "micro" ? Micro.run(task.config, SELF, log) : runSystem(task.system, task.nodes, task.config, log)
+  task.kind === "micro" ? Micro.run(task.config, log) : runSystem(task.system, task.nodes, task.config, log)
 
 // ---------------------------------------------------------------- parent side
 
@@ -220,15 +219,12 @@ const argument = (name: string): string | undefined => {
   return at < 0 ? undefined : process.argv[at + 1]
 }
 
-const echoBytes = argument("--echo")
 const taskText = argument("--task")
 if (process.argv.includes("--render")) {
   // Rewrites latest.md and the README's table from latest.json (after a change to the report's format).
   const results = JSON.parse(Fs.readFileSync(Path.join(RESULTS_DIR, "latest.json"), "utf8")) as Report.Results
   writeResults(results)
   console.log(Report.toText(results))
-} else if (echoBytes !== undefined) {
-  DaemonMicro.runEcho(Number(echoBytes))
 } else if (taskText !== undefined) {
   try {
     const result = await runTask(JSON.parse(taskText) as Task)
