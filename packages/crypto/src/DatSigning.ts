@@ -82,6 +82,24 @@ const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean => {
 }
 
 /**
+ * Every check but the signature: time, key length, work. Returns the rejection, or the 32-byte message
+ * the signature must verify over, BLAKE3(key ‖ value ‖ time). Split from `check` so a VerifyPool can
+ * do the cheap part on its own thread and send a worker only the 128 bytes of a signature check.
+ */
+export const prepare = (
+  hasher: Hasher["Service"],
+  dat: Message.Dat,
+  options: VerifyOptions
+): Rejection | Uint8Array => {
+  // Number(time) is exact below 2^53 ms and stays above any real "now" beyond it.
+  if (Number(dat.time) > options.nowMs) return "FutureTime"
+  if (dat.pubKey.length !== Constants.PUBKEY_LEN) return "BadPublicKey"
+  if (leadingZeroBits(dat.work) < (options.minWork ?? Constants.MIN_WORK)) return "LowWork"
+  if (!bytesEqual(computeWork(hasher, dat.salt, dat.sig), dat.work)) return "WorkMismatch"
+  return hasher.blake3(Dat.signedBytes(dat.key, dat.value, dat.time))
+}
+
+/**
  * Checks a dat with the given hasher and verifier, for hot paths that hold them already. Cheap checks
  * come first; the signature (the expensive one) last.
  */
@@ -90,14 +108,9 @@ export const check = (
   dat: Message.Dat,
   options: VerifyOptions
 ): Verdict => {
-  // Number(time) is exact below 2^53 ms and stays above any real "now" beyond it.
-  if (Number(dat.time) > options.nowMs) return "FutureTime"
-  if (dat.pubKey.length !== Constants.PUBKEY_LEN) return "BadPublicKey"
-  if (leadingZeroBits(dat.work) < (options.minWork ?? Constants.MIN_WORK)) return "LowWork"
-  if (!bytesEqual(computeWork(crypto.hasher, dat.salt, dat.sig), dat.work)) return "WorkMismatch"
-  const message = crypto.hasher.blake3(Dat.signedBytes(dat.key, dat.value, dat.time))
-  if (!crypto.verifier.verify(dat.pubKey, message, dat.sig)) return "BadSignature"
-  return "Valid"
+  const prepared = prepare(crypto.hasher, dat, options)
+  if (typeof prepared === "string") return prepared
+  return crypto.verifier.verify(dat.pubKey, prepared, dat.sig) ? "Valid" : "BadSignature"
 }
 
 export class DatRejectedError extends Data.TaggedError("DatRejectedError")<{ readonly reason: Rejection }> {

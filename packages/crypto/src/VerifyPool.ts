@@ -1,15 +1,24 @@
 import { Worker } from "node:worker_threads"
 import { Constants, type Message } from "@dave/protocol"
 import { Context, Effect, Layer, type Scope } from "effect"
-import { check, type Verdict } from "./DatSigning.ts"
+import { prepare, type Verdict } from "./DatSigning.ts"
 import { Hasher } from "./Hasher.ts"
 import { Verifier } from "./Verifier.ts"
-import { READY, type Reply, type Request } from "./VerifyMessages.ts"
+import {
+  JOB_BYTES,
+  MESSAGE_BYTES,
+  PUBLIC_KEY_BYTES,
+  READY,
+  type Reply,
+  type Request,
+  SIGNATURE_BYTES
+} from "./VerifyMessages.ts"
 
 /**
- * Dat verification (work and signature, DatSigning.check) on worker threads, so a node's event loop
- * keeps decoding, answering and storing while another core verifies: verification is most of the cost
- * of a PUT, and one thread could not ingest faster than one core verifies. With no workers it checks
+ * Dat verification (DatSigning.check) with the signatures on worker threads, so a node's event loop
+ * keeps decoding, answering and storing while another core verifies: the signature is most of the cost
+ * of a PUT, and one thread could not ingest faster than one core verifies. Time, key and work are
+ * checked here (a few µs); a worker gets only packed signature checks. With no workers it checks
  * inline. A worker joins once loaded; one that dies is dropped and its requests are checked inline.
  */
 export class VerifyPool extends Context.Service<
@@ -32,28 +41,38 @@ const workerUrl = new URL(fromSource ? "./VerifyWorker.ts" : "./VerifyWorker.js"
 /** Most dats in one request to a worker: bounds the size of each message and of a lost batch. */
 export const MAX_BATCH = 256
 
-const copyDat = (d: Message.Dat): Message.Dat => ({
-  time: d.time,
-  salt: d.salt.slice(),
-  work: d.work.slice(),
-  sig: d.sig.slice(),
-  pubKey: d.pubKey.slice(),
-  key: d.key.slice(),
-  value: d.value.slice()
-})
+/** The signature checks of one batch still to do: which dats, over which messages. */
+interface SignatureJobs {
+  readonly at: Array<number>
+  readonly dats: Array<Message.Dat>
+  readonly messages: Array<Uint8Array>
+}
+
+const pack = (jobs: SignatureJobs): ArrayBuffer => {
+  const bytes = new Uint8Array(jobs.at.length * JOB_BYTES)
+  for (let j = 0; j < jobs.at.length; j++) {
+    const o = j * JOB_BYTES
+    bytes.set(jobs.dats[j]!.pubKey, o)
+    bytes.set(jobs.messages[j]!, o + PUBLIC_KEY_BYTES)
+    bytes.set(jobs.dats[j]!.sig, o + PUBLIC_KEY_BYTES + MESSAGE_BYTES)
+  }
+  return bytes.buffer
+}
 
 export const make = (options: {
   readonly workers: number
 }): Effect.Effect<VerifyPool["Service"], never, Scope.Scope | Hasher | Verifier> =>
   Effect.gen(function* () {
-    const crypto = { hasher: yield* Hasher, verifier: yield* Verifier }
-    const inline = (dats: ReadonlyArray<Message.Dat>, nowMs: number, minWork: number) =>
-      dats.map((dat) => check(crypto, dat, { nowMs, minWork }))
+    const hasher = yield* Hasher
+    const verifier = yield* Verifier
+    const verifyInline = (jobs: SignatureJobs): Uint8Array =>
+      Uint8Array.from(jobs.at, (_, j) =>
+        verifier.verify(jobs.dats[j]!.pubKey, jobs.messages[j]!, jobs.dats[j]!.sig) ? 1 : 0
+      )
     const pending = new Map<
       number,
-      { readonly request: Request; readonly resume: (v: ReadonlyArray<Verdict>) => void }
+      { readonly jobs: SignatureJobs; readonly worker: Worker; readonly resume: (valid: Uint8Array) => void }
     >()
-    const owner = new Map<number, Worker>()
     let live: Array<Worker> = []
     let nextId = 0
     let turn = 0
@@ -61,10 +80,9 @@ export const make = (options: {
     const retire = (worker: Worker) => {
       live = live.filter((w) => w !== worker)
       for (const [id, p] of pending) {
-        if (owner.get(id) !== worker) continue
+        if (p.worker !== worker) continue
         pending.delete(id)
-        owner.delete(id)
-        p.resume(inline(p.request.dats, p.request.nowMs, p.request.minWork))
+        p.resume(verifyInline(p.jobs))
       }
     }
     // A worker joins the rotation once it has loaded (a cold start can take seconds on a busy
@@ -76,8 +94,7 @@ export const make = (options: {
         const p = pending.get(reply.id)
         if (p === undefined) return
         pending.delete(reply.id)
-        owner.delete(reply.id)
-        p.resume(reply.verdicts)
+        p.resume(new Uint8Array(reply.valid))
       })
       worker.on("error", () => retire(worker))
       worker.on("exit", () => retire(worker))
@@ -87,23 +104,43 @@ export const make = (options: {
       Effect.promise(() => Promise.all(started.map((w) => w.terminate()))).pipe(Effect.ignore)
     )
 
-    const checkBatch = (dats: ReadonlyArray<Message.Dat>, nowMs: number, minWork: number) =>
-      // Without a worker, checked right here: a callback would cost a suspension for nothing.
-      live.length === 0 ? Effect.sync(() => inline(dats, nowMs, minWork)) : checkOnWorker(dats, nowMs, minWork)
-
-    const checkOnWorker = (dats: ReadonlyArray<Message.Dat>, nowMs: number, minWork: number) =>
-      Effect.callback<ReadonlyArray<Verdict>>((resume) => {
-        const worker = live[turn++ % Math.max(1, live.length)]
-        if (worker === undefined) return resume(Effect.succeed(inline(dats, nowMs, minWork)))
-        const request: Request = { id: nextId++, dats: dats.map(copyDat), nowMs, minWork }
-        pending.set(request.id, { request, resume: (v) => resume(Effect.succeed(v)) })
-        owner.set(request.id, worker)
-        worker.postMessage(request)
-        return Effect.sync(() => {
-          pending.delete(request.id)
-          owner.delete(request.id)
-        })
+    const onWorker = (jobs: SignatureJobs): Effect.Effect<Uint8Array> =>
+      Effect.callback<Uint8Array>((resume) => {
+        const worker = live[turn++ % live.length]!
+        const id = nextId++
+        pending.set(id, { jobs, worker, resume: (valid) => resume(Effect.succeed(valid)) })
+        const buffer = pack(jobs)
+        worker.postMessage({ id, jobs: buffer, count: jobs.at.length } satisfies Request, [buffer])
+        return Effect.sync(() => pending.delete(id))
       })
+
+    const checkBatch = (
+      dats: ReadonlyArray<Message.Dat>,
+      nowMs: number,
+      minWork: number
+    ): Effect.Effect<ReadonlyArray<Verdict>> => {
+      const verdicts: Array<Verdict> = new Array(dats.length)
+      const jobs: SignatureJobs = { at: [], dats: [], messages: [] }
+      for (let i = 0; i < dats.length; i++) {
+        const dat = dats[i]!
+        const prepared = prepare(hasher, dat, { nowMs, minWork })
+        if (typeof prepared === "string") verdicts[i] = prepared
+        else if (dat.sig.length !== SIGNATURE_BYTES) verdicts[i] = "BadSignature"
+        else {
+          jobs.at.push(i)
+          jobs.dats.push(dat)
+          jobs.messages.push(prepared)
+        }
+      }
+      const fill = (valid: Uint8Array): ReadonlyArray<Verdict> => {
+        for (let j = 0; j < jobs.at.length; j++) verdicts[jobs.at[j]!] = valid[j] === 1 ? "Valid" : "BadSignature"
+        return verdicts
+      }
+      if (jobs.at.length === 0) return Effect.succeed(verdicts)
+      // Without a worker, checked right here: a callback would cost a suspension for nothing.
+      if (live.length === 0) return Effect.sync(() => fill(verifyInline(jobs)))
+      return Effect.map(onWorker(jobs), fill)
+    }
 
     return VerifyPool.of({
       workers: () => live.length,

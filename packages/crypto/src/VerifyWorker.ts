@@ -1,22 +1,29 @@
 import { parentPort } from "node:worker_threads"
 import { Effect } from "effect"
-import { check } from "./DatSigning.ts"
-import { makeWasm } from "./Hasher.ts"
 import { makeDefault } from "./Verifier.ts"
-import { READY, type Reply, type Request } from "./VerifyMessages.ts"
+import { JOB_BYTES, MESSAGE_BYTES, PUBLIC_KEY_BYTES, READY, type Reply, type Request } from "./VerifyMessages.ts"
 
 /**
- * One dat-verification thread of a VerifyPool: checks work and signature of each dat it is sent, with
- * its own WASM BLAKE3 and the default verifier (sodium-native when it loads, else node:crypto), and posts the verdicts back in order.
+ * One signature-checking thread of a VerifyPool, with the default verifier (sodium-native when it
+ * loads, else node:crypto): verifies each packed job it is sent and posts one byte per job back.
  */
 
 const port = parentPort
 if (port === null) throw new Error("VerifyWorker must run as a worker thread")
 
-const crypto = { hasher: await Effect.runPromise(makeWasm), verifier: await Effect.runPromise(makeDefault) }
+const verifier = await Effect.runPromise(makeDefault)
+const SIG_AT = PUBLIC_KEY_BYTES + MESSAGE_BYTES
+
 port.on("message", (request: Request) => {
-  const verdicts = request.dats.map((dat) => check(crypto, dat, { nowMs: request.nowMs, minWork: request.minWork }))
-  port.postMessage({ id: request.id, verdicts } satisfies Reply)
+  const jobs = new Uint8Array(request.jobs)
+  const valid = new Uint8Array(request.count)
+  for (let i = 0; i < request.count; i++) {
+    const at = i * JOB_BYTES
+    const publicKey = jobs.subarray(at, at + PUBLIC_KEY_BYTES)
+    const message = jobs.subarray(at + PUBLIC_KEY_BYTES, at + SIG_AT)
+    valid[i] = verifier.verify(publicKey, message, jobs.subarray(at + SIG_AT, at + JOB_BYTES)) ? 1 : 0
+  }
+  port.postMessage({ id: request.id, valid: valid.buffer } satisfies Reply, [valid.buffer])
 })
 // Loaded: the pool starts sending requests only after this.
-port.postMessage({ id: READY, verdicts: [] } satisfies Reply)
+port.postMessage({ id: READY, valid: new ArrayBuffer(0) } satisfies Reply)
