@@ -9,7 +9,8 @@ import { runPhase, runWorkload, SET_SEQUENTIAL, SET_WARMUP } from "./Workload.ts
  * A focused run for iterating on our node: ours in one process only, at each of BENCH_SIZES, with
  * the same workload and configuration as `pnpm bench` (BENCH_QUICK, BENCH_OPS, ...), and with
  * BENCH_PROFILE=1 a CPU profile of the workload phases alone (formation left out), with BENCH_PROFILE=idle
- * one of the idle network before it. Writes no results.
+ * one of the idle network before it, with BENCH_PROFILE=put1 or get1 one of that sequential phase alone.
+ * Writes no results.
  *   BENCH_QUICK=1 BENCH_SIZES=100 BENCH_PROFILE=1 node --conditions=source --expose-gc src/focus.ts
  */
 
@@ -46,14 +47,19 @@ for (const nodes of config.sizes) {
     await new Promise((resolve) => setTimeout(resolve, IDLE_MS))
     log(`  idle CPU ${((100 * (ownCpuMs() - cpuBefore)) / (performance.now() - idleStart)).toFixed(0)} % of a core`)
     if (idleSession !== undefined) await stopProfile(idleSession, "idle")
-    if (process.env.BENCH_PROFILE === "put1") {
-      // The sequential puts alone, profiled: the latency-bound phase.
+    const sequential = process.env.BENCH_PROFILE
+    if (sequential === "put1" || sequential === "get1") {
+      // One latency-bound phase alone, profiled: the sequential puts, or the gets that follow them.
       const limits = { opTimeoutMs: config.opTimeoutMs, phaseLimitMs: config.phaseLimitMs }
       await runPhase("put", (i) => running.target.put(SET_WARMUP, i), config.warmupOps, 1, limits)
-      const putSession = await startProfile()
-      const puts = await runPhase("put", (i) => running.target.put(SET_SEQUENTIAL, i), config.ops, 1, limits)
-      await stopProfile(putSession, "put x1")
-      log(`  put x1: ${puts.found}/${puts.total}, ${puts.opsPerSecond.toFixed(1)}/s, p50 ${puts.p50Ms.toFixed(1)} ms`)
+      const put = (i: number) => running.target.put(SET_SEQUENTIAL, i)
+      const get = (i: number) => running.target.get(SET_SEQUENTIAL, i)
+      if (sequential === "get1") await runPhase("put", put, config.ops, 1, limits)
+      const session = await startProfile()
+      const phase = sequential === "put1" ? "put" : "get"
+      const result = await runPhase(phase, phase === "put" ? put : get, config.ops, 1, limits)
+      await stopProfile(session, `${phase} x1`)
+      log(`  ${phase} x1: ${result.found}/${result.total}, ${result.opsPerSecond.toFixed(1)}/s, p50 ${result.p50Ms.toFixed(1)} ms`)
     } else {
       const session = config.profile && !profileIdle ? await startProfile() : undefined
       await runWorkload(running.target, config, log)

@@ -1,4 +1,4 @@
-import { KeyFile } from "@dave/crypto"
+import { Hasher, KeyFile, Verifier, VerifyPool } from "@dave/crypto"
 import { DaveNode, NodeStack } from "@dave/network"
 import { PeerOptions } from "@dave/peers"
 import { Context, Effect, Exit, Layer, References, Scope } from "effect"
@@ -8,20 +8,31 @@ import { ownCpuMs, type Start, waitUntil } from "./System.ts"
 
 /**
  * Ours, N full nodes in this process (NodeStack each: UDP on 127.0.0.1, peer table with the
- * loopback limits, store, no backup, PUTs verified inline: `verifyWorkers: 0`, so 100 nodes do not
- * start 100 threads), the first the edge of all others; written and read through two light nodes.
+ * loopback limits, store, no backup; the nodes share one VerifyPool with the daemon's default number
+ * of threads, rather than start threads each), the first the edge of all others; written and read
+ * through two light nodes.
  */
 
 const CAPACITY_BYTES = 64 * 1024 * 1024
 /** Once the nodes are up, the longest wait for the two clients to see them all. */
 const CLIENTS_LIMIT_MS = 20_000
 
-const NOTES: ReadonlyArray<string> = ["in one process, verifyWorkers 0", "through two light nodes"]
+const workers = NodeStack.defaultVerifyWorkers()
+const NOTES: ReadonlyArray<string> = [
+  `in one process, its nodes sharing ${workers} verify worker thread${workers === 1 ? "" : "s"}`,
+  "through two light nodes"
+]
 
 /** Our defaults throughout, but for the loopback limits (many nodes on one IP address). */
 export const start: Start = async (count, config, log) => {
   const baseline = settledMemory()
   const scope = Effect.runSync(Scope.make())
+  const verifyPool = await Effect.runPromise(
+    VerifyPool.make({ workers }).pipe(
+      Effect.provide(Layer.merge(Hasher.layer, Verifier.layer)),
+      Scope.provide(scope)
+    )
+  )
   const startNode = (edges: ReadonlyArray<DaveNode.DaveNodeShape["localAddress"]>) =>
     Effect.gen(function* () {
       const keyPair = yield* KeyFile.generate()
@@ -31,7 +42,7 @@ export const start: Start = async (count, config, log) => {
         port: 0,
         edges,
         capacityBytes: CAPACITY_BYTES,
-        verifyWorkers: 0,
+        verifyPool,
         peers: PeerOptions.loopback
       })
       const context = yield* Layer.buildWithScope(stack, scope)

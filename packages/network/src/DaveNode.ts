@@ -10,9 +10,7 @@ import {
   Clock,
   Context,
   Data,
-  Deferred,
   Effect,
-  Exit,
   Layer,
   Metric,
   Option,
@@ -24,6 +22,7 @@ import {
   Scope,
   Stream
 } from "effect"
+import * as Deadlines from "./Deadlines.ts"
 import { HeldGets } from "./HeldGets.ts"
 import * as M from "./NodeMetrics.ts"
 import { PendingReads, slotKey } from "./PendingReads.ts"
@@ -250,6 +249,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
     const rng = Rng.fromRandom(yield* Effect.service(Random.Random), peers.core.options.challengeBytes)
     const light = options.light ?? false
     const pending = new PendingReads(options.maxPendingReads ?? 4_096)
+    const deadlines = yield* Deadlines.make()
     const counts = new M.Counts(options.metricAttributes)
     const startedMs = yield* Clock.currentTimeMillis
     const nowMs = Clock.currentTimeMillis
@@ -427,17 +427,17 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
         const indexOf = new Map(targets.map((t, i) => [NetPrefix.addrKey(t), i] as const))
         const got: Array<Option.Option<Entry> | undefined> = targets.map(() => undefined)
         let answered = 0
-        const done = Deferred.makeUnsafe<void>()
+        const done = new Deadlines.Signal()
         if (indexOf.size === 0) return []
         const unregister = pending.register(pubKey, key, targets, (answer) => {
           const i = indexOf.get(NetPrefix.addrKey(answer.from))
           if (i === undefined || got[i] !== undefined) return
           got[i] = answer.valid ? Option.some(answer.entry) : Option.none()
-          if (++answered === indexOf.size) Deferred.doneUnsafe(done, Exit.void)
+          if (++answered === indexOf.size) done.fire()
         })
         if (unregister === undefined) return yield* new ReadFailed({ reason: "TooManyReads" })
         yield* sendAll(targets, encodeOrDie({ _tag: "Get", pubKey, key }), "Get").pipe(
-          Effect.andThen(Deferred.await(done).pipe(Effect.timeoutOption(timeoutMs))),
+          Effect.andThen(deadlines.wait(done, timeoutMs)),
           Effect.ensuring(Effect.sync(unregister))
         )
         counts.inc("reads", "asked", "", targets.length)
@@ -476,6 +476,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
         }
         const result = yield* Reads.run(
           pending,
+          deadlines,
           plan,
           Effect.suspend(() => sendAll(targets, encodeOrDie({ _tag: "Get", pubKey, key }), "Get")),
           // Asked for exactly these nodes, the caller wants each one's answer: no early end.

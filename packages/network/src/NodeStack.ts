@@ -30,6 +30,11 @@ export interface StackOptions {
   readonly node?: DaveNode.DaveNodeOptions
   /** Threads verifying PUTs (default: one per core beyond the first, at most 4; 0 = inline). */
   readonly verifyWorkers?: number
+  /**
+   * A pool to share instead of starting one (`verifyWorkers` is then ignored): many nodes in one
+   * process, as in the bench, share its threads rather than start threads each.
+   */
+  readonly verifyPool?: VerifyPool.VerifyPool["Service"]
 }
 
 /** One verification thread per core beyond the one running the node, at most 4. */
@@ -55,7 +60,10 @@ const depsOf = (options: StackOptions): Layer.Layer<Exclude<StackServices, DaveN
   // The socket's per-source guard sits a fixed factor above the peer table's rate limits, so the
   // loopback limits (tests, simulations) lift it as well.
   const sourceLimits = SourceGuard.abovePeerLimits({ ...PeerOptions.defaults, ...options.peers })
-  const pool = VerifyPool.layer({ workers: options.verifyWorkers ?? defaultVerifyWorkers() })
+  const pool =
+    options.verifyPool === undefined
+      ? VerifyPool.layer({ workers: options.verifyWorkers ?? defaultVerifyWorkers() })
+      : Layer.succeed(VerifyPool.VerifyPool, options.verifyPool)
   return Layer.provideMerge(
     pool,
     Layer.mergeAll(

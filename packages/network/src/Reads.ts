@@ -1,5 +1,6 @@
 import { type AddrPort, Dat, type Entry } from "@dave/protocol"
-import { Clock, Deferred, Effect, Exit, Option, type Scope } from "effect"
+import { Clock, Effect, Exit, Option, type Scope } from "effect"
+import { type Deadlines, Signal } from "./Deadlines.ts"
 import type { Answer, PendingReads } from "./PendingReads.ts"
 
 /**
@@ -64,6 +65,7 @@ const staleAmong = (answers: ReadonlyArray<Answer>, newest: Entry): Array<AddrPo
 /** Sends the GETs with `sendGets` and collects the answers into a result. */
 export const run = (
   pending: PendingReads,
+  deadlines: Deadlines,
   plan: ReadPlan,
   sendGets: Effect.Effect<void>,
   late?: Late
@@ -71,11 +73,10 @@ export const run = (
   Effect.gen(function* () {
     const answers: Array<Answer> = []
     // Every replica answered. `finished`: that, or a quorum agreed. `decided`: finished, or a first
-    // valid answer (after which the others get the grace). Waiting in two steps, one timeout each,
-    // costs fewer fibers than racing them all.
-    const all = Deferred.makeUnsafe<void>()
-    const finished = Deferred.makeUnsafe<void>()
-    const decided = Deferred.makeUnsafe<void>()
+    // valid answer (after which the others get the grace).
+    const all = new Signal()
+    const finished = new Signal()
+    const decided = new Signal()
     const quorum = late === undefined ? Number.POSITIVE_INFINITY : Math.max(1, plan.quorum ?? plan.targets.length)
     // The newest version so far (ours counts) and how many valid answers gave exactly it.
     let best = plan.local
@@ -86,7 +87,7 @@ export const run = (
       if (answers.some((a) => a.from.port === answer.from.port && Dat.bytesEqual(a.from.ip, answer.from.ip))) return
       answers.push(answer)
       if (answer.valid) {
-        Deferred.doneUnsafe(decided, Exit.void)
+        decided.fire()
         const order = Option.isNone(best) ? 1 : compareVersions(answer.entry, best.value)
         if (order > 0) {
           best = Option.some(answer.entry)
@@ -94,21 +95,23 @@ export const run = (
         } else if (order === 0) agreeing++
         if (agreeing >= quorum) {
           quorumMet = true
-          Deferred.doneUnsafe(finished, Exit.void)
+          finished.fire()
         }
       }
       if (answers.length >= plan.targets.length) {
-        for (const d of [all, finished, decided]) Deferred.doneUnsafe(d, Exit.void)
+        all.fire()
+        finished.fire()
+        decided.fire()
       }
     })
     if (unregister === undefined) return yield* Effect.fail("TooManyReads" as const)
     const wait = Effect.gen(function* () {
       const startMs = yield* Clock.currentTimeMillis
       yield* sendGets
-      const first = yield* Deferred.await(decided).pipe(Effect.timeoutOption(plan.timeoutMs))
-      if (Option.isNone(first) || Deferred.isDoneUnsafe(finished)) return
+      const first = yield* deadlines.wait(decided, plan.timeoutMs)
+      if (!first || finished.fired) return
       const leftMs = plan.timeoutMs - ((yield* Clock.currentTimeMillis) - startMs)
-      if (leftMs > 0) yield* Deferred.await(finished).pipe(Effect.timeoutOption(Math.min(plan.graceMs, leftMs)))
+      yield* deadlines.wait(finished, Math.min(plan.graceMs, leftMs))
     })
     yield* wait.pipe(Effect.onExit((exit) => (Exit.isFailure(exit) ? Effect.sync(unregister) : Effect.void)))
 
@@ -118,8 +121,7 @@ export const run = (
     if (early) {
       // The others get the grace to answer; those that answer stale are repaired.
       yield* Effect.forkIn(
-        Deferred.await(all).pipe(
-          Effect.timeoutOption(plan.graceMs),
+        deadlines.wait(all, plan.graceMs).pipe(
           Effect.ensuring(Effect.sync(unregister)),
           Effect.andThen(
             Effect.suspend(() => {

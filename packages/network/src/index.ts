@@ -3,6 +3,7 @@
  */
 export * as AddressConversion from "./AddressConversion.ts"
 export * as DaveNode from "./DaveNode.ts"
+export * as Deadlines from "./Deadlines.ts"
 export * as HeldGets from "./HeldGets.ts"
 export * as NodeMetrics from "./NodeMetrics.ts"
 export * as NodeStack from "./NodeStack.ts"

@@ -1,4 +1,4 @@
-import { HeldGets, PendingReads, Reads, VerifiedDats } from "@dave/network"
+import { Deadlines, HeldGets, PendingReads, Reads, VerifiedDats } from "@dave/network"
 import { type AddrPort, Dat, type Entry, type Message } from "@dave/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Option, Scope } from "effect"
@@ -104,7 +104,7 @@ describe("Reads.run with a quorum", () => {
       })
       const plan = { pubKey, key, targets, local: Option.none(), timeoutMs: 2_000, graceMs: 200, quorum: 3 }
       const started = Date.now()
-      const result = yield* Reads.run(pending, plan, sendGets, late)
+      const result = yield* Reads.run(pending, yield* Deadlines.make(), plan, sendGets, late)
       expect(Date.now() - started).toBeLessThan(150) // no grace waited
       expect(result.early).toBe(true)
       expect(Option.isSome(result.newest) && result.newest.value.dat.time).toBe(5n)
@@ -135,7 +135,7 @@ describe("Reads.run with a quorum", () => {
         for (const replica of [1, 2, 3]) pending.deliver({ from: addr(replica), entry: entry(5n), valid: true })
       })
       const plan = { pubKey, key, targets, local: Option.none(), timeoutMs: 2_000, graceMs: 200, quorum: 3 }
-      const result = yield* Reads.run(pending, plan, sendGets, late)
+      const result = yield* Reads.run(pending, yield* Deadlines.make(), plan, sendGets, late)
       expect(result.early).toBe(true)
       expect(Option.isSome(result.newest) && result.newest.value.dat.time).toBe(5n)
       pending.deliver({ from: addr(4), entry: entry(9n), valid: true }) // a newer write reached replica 4 first
@@ -159,7 +159,7 @@ describe("Reads.run with a quorum", () => {
       })
       const plan = { pubKey, key, targets, local: Option.none(), timeoutMs: 2_000, graceMs: 100, quorum: 3 }
       const started = Date.now()
-      const result = yield* Reads.run(pending, plan, sendGets, late)
+      const result = yield* Reads.run(pending, yield* Deadlines.make(), plan, sendGets, late)
       expect(Date.now() - started).toBeGreaterThanOrEqual(90)
       expect(result.early).toBe(false)
       expect(Option.isSome(result.newest) && result.newest.value.dat.time).toBe(7n)

@@ -1,4 +1,4 @@
-import { PendingReads, Reads, Replication } from "@dave/network"
+import { Deadlines, PendingReads, Reads, Replication } from "@dave/network"
 import { type AddrPort, Dat, type Entry } from "@dave/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
@@ -70,6 +70,7 @@ describe("Reads.run", () => {
       const started = Date.now()
       const result = yield* Reads.run(
         pending,
+        yield* Deadlines.make(),
         { pubKey, key, targets, local: Option.some(entry(1n, 1, "old")), timeoutMs: 2_000, graceMs: 100 },
         sendGets
       )
@@ -90,6 +91,7 @@ describe("Reads.run", () => {
       const started = Date.now()
       const result = yield* Reads.run(
         pending,
+        yield* Deadlines.make(),
         { pubKey, key, targets: [addr(1)], local: Option.some(mine), timeoutMs: 200, graceMs: 10 },
         Effect.void
       )
