@@ -59,7 +59,9 @@ for (const nodes of config.sizes) {
       const phase = sequential === "put1" ? "put" : "get"
       const result = await runPhase(phase, phase === "put" ? put : get, config.ops, 1, limits)
       await stopProfile(session, `${phase} x1`)
-      log(`  ${phase} x1: ${result.found}/${result.total}, ${result.opsPerSecond.toFixed(1)}/s, p50 ${result.p50Ms.toFixed(1)} ms`)
+      log(
+        `  ${phase} x1: ${result.found}/${result.total}, ${result.opsPerSecond.toFixed(1)}/s, p50 ${result.p50Ms.toFixed(1)} ms`
+      )
     } else {
       const session = config.profile && !profileIdle ? await startProfile() : undefined
       await runWorkload(running.target, config, log)
