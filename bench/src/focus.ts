@@ -9,7 +9,8 @@ import { runPhase, runWorkload, SET_SEQUENTIAL, SET_WARMUP } from "./Workload.ts
  * A focused run for iterating on our node: ours in one process only, at each of BENCH_SIZES, with
  * the same workload and configuration as `pnpm bench` (BENCH_QUICK, BENCH_OPS, ...), and with
  * BENCH_PROFILE=1 a CPU profile of the workload phases alone (formation left out), with BENCH_PROFILE=idle
- * one of the idle network before it, with BENCH_PROFILE=put1 or get1 one of that sequential phase alone.
+ * one of the idle network before it, with BENCH_PROFILE=put1 or get1 one of that sequential phase alone
+ * (BENCH_ELU=1: that phase alone without the profiler, with the main thread's busy time per op).
  * Writes no results.
  *   BENCH_QUICK=1 BENCH_SIZES=100 BENCH_PROFILE=1 node --conditions=source --expose-gc src/focus.ts
  */
@@ -55,10 +56,15 @@ for (const nodes of config.sizes) {
       const put = (i: number) => running.target.put(SET_SEQUENTIAL, i)
       const get = (i: number) => running.target.get(SET_SEQUENTIAL, i)
       if (sequential === "get1") await runPhase("put", put, config.ops, 1, limits)
-      const session = await startProfile()
+      const session = process.env.BENCH_ELU === "1" ? undefined : await startProfile()
+      const elu = performance.eventLoopUtilization()
       const phase = sequential === "put1" ? "put" : "get"
       const result = await runPhase(phase, phase === "put" ? put : get, config.ops, 1, limits)
-      await stopProfile(session, `${phase} x1`)
+      const busy = performance.eventLoopUtilization(elu)
+      log(
+        `  main thread busy ${((1_000 * busy.active) / config.ops).toFixed(0)} µs per op, utilization ${busy.utilization.toFixed(2)}`
+      )
+      if (session !== undefined) await stopProfile(session, `${phase} x1`)
       log(
         `  ${phase} x1: ${result.found}/${result.total}, ${result.opsPerSecond.toFixed(1)}/s, p50 ${result.p50Ms.toFixed(1)} ms`
       )

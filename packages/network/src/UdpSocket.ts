@@ -1,4 +1,6 @@
 import * as Dgram from "node:dgram"
+import * as Dns from "node:dns"
+import * as Net from "node:net"
 import { Address, type AddrPort, Constants } from "@dave/protocol"
 import { Effect, type Scope } from "effect"
 import * as SourceGuard from "./SourceGuard.ts"
@@ -21,6 +23,21 @@ export interface UdpSocket {
   readonly send: (to: AddrPort, payload: Uint8Array) => void
 }
 
+/**
+ * node:dgram passes every destination through dns.lookup, which for an address literal still defers
+ * the send to a process.nextTick. Ours are literals (from received datagrams, or formatted from
+ * 16-byte addresses), so they resolve to themselves at once; a name (a bind host) goes to dns.lookup.
+ */
+const literalLookup = (
+  host: string,
+  options: Dns.LookupOneOptions,
+  callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void
+): void => {
+  const family = Net.isIP(host)
+  if (family === 0) Dns.lookup(host, options, callback)
+  else callback(null, host, family)
+}
+
 const bindError = (error: NodeJS.ErrnoException, host: string, port: number): TransportError =>
   new TransportError({
     reason: error.code === "EADDRINUSE" ? "AddressInUse" : "BindFailed",
@@ -41,7 +58,12 @@ export const open = (
   Effect.gen(function* () {
     const socket = yield* Effect.acquireRelease(
       Effect.callback<Dgram.Socket, TransportError>((resume) => {
-        const s = Dgram.createSocket({ type: "udp6", ipv6Only: false, recvBufferSize: options.receiveBufferBytes })
+        const s = Dgram.createSocket({
+          type: "udp6",
+          ipv6Only: false,
+          recvBufferSize: options.receiveBufferBytes,
+          lookup: literalLookup
+        })
         const onError = (error: Error) => {
           s.close()
           resume(Effect.fail(bindError(error as NodeJS.ErrnoException, options.host, options.port)))
