@@ -41,6 +41,20 @@ const workerUrl = new URL(fromSource ? "./VerifyWorker.ts" : "./VerifyWorker.js"
 /** Most dats in one request to a worker: bounds the size of each message and of a lost batch. */
 export const MAX_BATCH = 256
 
+/**
+ * Fewest signature checks in a batch worth a worker. A smaller batch means the node keeps up: checked
+ * here, it is answered without two thread hops (and on a machine running many nodes, without a thread
+ * each). A backlog shows as larger batches, and those go to the workers.
+ */
+export const DEFAULT_MIN_WORKER_BATCH = 8
+
+export interface PoolOptions {
+  /** Verification threads at most; started once a first batch needs them. */
+  readonly workers: number
+  /** Smallest batch sent to a worker (default DEFAULT_MIN_WORKER_BATCH). */
+  readonly minWorkerBatch?: number
+}
+
 /** The signature checks of one batch still to do: which dats, over which messages. */
 interface SignatureJobs {
   readonly at: Array<number>
@@ -59,9 +73,9 @@ const pack = (jobs: SignatureJobs): ArrayBuffer => {
   return bytes.buffer
 }
 
-export const make = (options: {
-  readonly workers: number
-}): Effect.Effect<VerifyPool["Service"], never, Scope.Scope | Hasher | Verifier> =>
+export const make = (
+  options: PoolOptions
+): Effect.Effect<VerifyPool["Service"], never, Scope.Scope | Hasher | Verifier> =>
   Effect.gen(function* () {
     const hasher = yield* Hasher
     const verifier = yield* Verifier
@@ -85,9 +99,12 @@ export const make = (options: {
         p.resume(verifyInline(p.jobs))
       }
     }
-    // A worker joins the rotation once it has loaded (a cold start can take seconds on a busy
-    // machine); until one has, dats are checked inline, so starting the pool never delays the node.
-    const started = Array.from({ length: Math.max(0, Math.floor(options.workers)) }, () => {
+    // Workers start with the first batch large enough for one, and each joins the rotation once it has
+    // loaded (a cold start can take seconds on a busy machine); until then dats are checked inline, so
+    // a pool never delays its node, and a node that never has a backlog never pays for a thread.
+    const minWorkerBatch = Math.max(1, options.minWorkerBatch ?? DEFAULT_MIN_WORKER_BATCH)
+    const started: Array<Worker> = []
+    const start = () => {
       const worker = new Worker(workerUrl, { execArgv: fromSource ? ["--conditions=source"] : [] })
       worker.on("message", (reply: Reply) => {
         if (reply.id === READY) return void live.push(worker)
@@ -98,8 +115,9 @@ export const make = (options: {
       })
       worker.on("error", () => retire(worker))
       worker.on("exit", () => retire(worker))
-      return worker
-    })
+      started.push(worker)
+    }
+    const wanted = Math.max(0, Math.floor(options.workers))
     yield* Effect.addFinalizer(() =>
       Effect.promise(() => Promise.all(started.map((w) => w.terminate()))).pipe(Effect.ignore)
     )
@@ -137,8 +155,10 @@ export const make = (options: {
         return verdicts
       }
       if (jobs.at.length === 0) return Effect.succeed(verdicts)
-      // Without a worker, checked right here: a callback would cost a suspension for nothing.
-      if (live.length === 0) return Effect.sync(() => fill(verifyInline(jobs)))
+      const small = jobs.at.length < minWorkerBatch
+      if (!small) while (started.length < wanted) start()
+      // Checked right here, a callback would cost a suspension for nothing.
+      if (small || live.length === 0) return Effect.sync(() => fill(verifyInline(jobs)))
       return Effect.map(onWorker(jobs), fill)
     }
 
@@ -157,7 +177,7 @@ export const make = (options: {
     })
   })
 
-export const layer = (options: { readonly workers: number }): Layer.Layer<VerifyPool, never, Hasher | Verifier> =>
+export const layer = (options: PoolOptions): Layer.Layer<VerifyPool, never, Hasher | Verifier> =>
   Layer.effect(VerifyPool, make(options))
 
 /** Checks on the calling thread: for simulations and machines with one core. */

@@ -52,16 +52,21 @@ describe("VerifyPool", () => {
       expect(expected.slice(0, 6).every((v) => v === "Valid")).toBe(true)
       const viaWorkers = yield* Effect.gen(function* () {
         const pool = yield* VerifyPool.VerifyPool
-        // Until the workers have loaded, dats are checked inline; then both take their share.
+        // Batches below the threshold are checked inline and start no thread.
+        expect(yield* pool.check(dats.slice(0, 4), { nowMs: NOW_MS })).toEqual(expected.slice(0, 4))
+        yield* Effect.sleep(200)
+        expect(pool.workers()).toBe(0)
+        // A large batch starts the workers (checked inline while they load), then both take their share.
+        const many = Array.from({ length: 3 * VerifyPool.MAX_BATCH }, (_, i) => dats[i % dats.length]!)
+        expect(yield* pool.check(many, { nowMs: NOW_MS })).toEqual(many.map((_, i) => expected[i % dats.length]))
         const deadline = Date.now() + 20_000
         while (pool.workers() < 2 && Date.now() < deadline) yield* Effect.sleep(50)
         expect(pool.workers()).toBe(2)
         // More than one batch, so chunks go to both workers and come back in order.
-        const many = Array.from({ length: 3 * VerifyPool.MAX_BATCH }, (_, i) => dats[i % dats.length]!)
         const verdicts = yield* pool.check(many, { nowMs: NOW_MS })
         expect(verdicts).toEqual(many.map((_, i) => expected[i % dats.length]))
         return yield* pool.check(dats, { nowMs: NOW_MS })
-      }).pipe(Effect.provide(VerifyPool.layer({ workers: 2 })))
+      }).pipe(Effect.provide(VerifyPool.layer({ workers: 2, minWorkerBatch: 5 })))
       expect(viaWorkers).toEqual(expected)
     }).pipe(Effect.provide(crypto))
   )
