@@ -11,6 +11,7 @@ import { runPhase, runWorkload, SET_SEQUENTIAL, SET_WARMUP } from "./Workload.ts
  * BENCH_PROFILE=1 a CPU profile of the workload phases alone (formation left out), with BENCH_PROFILE=idle
  * one of the idle network before it, with BENCH_PROFILE=put1 or get1 one of that sequential phase alone
  * (BENCH_ELU=1: that phase alone without the profiler, with the main thread's busy time per op).
+ * BENCH_PROFILE_OUT=file also writes the raw profile (a .cpuprofile for Chrome DevTools).
  * Writes no results.
  *   BENCH_QUICK=1 BENCH_SIZES=100 BENCH_PROFILE=1 node --conditions=source --expose-gc src/focus.ts
  */
@@ -31,6 +32,8 @@ const startProfile = async (): Promise<Inspector.Session> => {
 const stopProfile = async (session: Inspector.Session, what: string): Promise<void> => {
   const { profile } = await session.post("Profiler.stop")
   session.disconnect()
+  if (process.env.BENCH_PROFILE_OUT)
+    (await import("node:fs")).writeFileSync(process.env.BENCH_PROFILE_OUT, JSON.stringify(profile))
   log(`  profile of the ${what} phase:`)
   const summary = Profile.summarize(profile as Parameters<typeof Profile.summarize>[0], PROFILE_LINES)
   for (const line of Profile.format(summary)) log(line)
