@@ -1,5 +1,5 @@
 import type { AddrPort } from "@dave/protocol"
-import { Effect, Exit, Layer, Queue, Result, Schedule, Scope } from "effect"
+import { Effect, Exit, Layer, Queue, Random, Result, Schedule, Scope } from "effect"
 import * as AddressConversion from "./AddressConversion.ts"
 import * as SourceGuard from "./SourceGuard.ts"
 import * as TcpSideChannel from "./TcpSideChannel.ts"
@@ -187,7 +187,11 @@ export const make = (options: Options): Effect.Effect<Transport["Service"], Tran
 
     const snapshot = (): TransportStats => ({ ...counters })
     const flushMetrics = makeMetricsFlush(snapshot)
-    yield* Effect.forkScoped(Effect.repeat(flushMetrics, Schedule.spaced(settings.metricsIntervalMs)))
+    // At a random phase of the interval, so transports started together do not flush together.
+    const phaseMs = yield* Random.nextIntBetween(0, Math.max(1, settings.metricsIntervalMs))
+    yield* Effect.forkScoped(
+      Effect.delay(Effect.repeat(flushMetrics, Schedule.spaced(settings.metricsIntervalMs)), phaseMs)
+    )
     yield* Effect.addFinalizer(() => flushMetrics)
 
     const send = (to: AddrPort, payload: Uint8Array): Effect.Effect<void> => Effect.sync(() => udp.send(to, payload))
