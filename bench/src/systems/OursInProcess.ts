@@ -28,7 +28,10 @@ export const start: Start = async (count, config, log) => {
   const baseline = settledMemory()
   const scope = Effect.runSync(Scope.make())
   const verifyPool = await Effect.runPromise(
-    VerifyPool.make({ workers }).pipe(Effect.provide(Layer.merge(Hasher.layer, Verifier.layer)), Scope.provide(scope))
+    VerifyPool.make({ workers, eager: true }).pipe(
+      Effect.provide(Layer.merge(Hasher.layer, Verifier.layer)),
+      Scope.provide(scope)
+    )
   )
   const startNode = (edges: ReadonlyArray<DaveNode.DaveNodeShape["localAddress"]>) =>
     Effect.gen(function* () {

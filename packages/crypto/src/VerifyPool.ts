@@ -42,17 +42,22 @@ const workerUrl = new URL(fromSource ? "./VerifyWorker.ts" : "./VerifyWorker.js"
 export const MAX_BATCH = 256
 
 /**
- * Fewest signature checks in a batch worth a worker. A smaller batch means the node keeps up: checked
- * here, it is answered without two thread hops (and on a machine running many nodes, without a thread
- * each). A backlog shows as larger batches, and those go to the workers.
+ * Fewest signature checks asked for in one turn of the event loop worth a worker. Fewer means the
+ * node keeps up: checked here, they are answered without two thread hops (and on a machine running
+ * many nodes, without a thread each). A backlog shows as more per turn, and those go to the workers.
  */
 export const DEFAULT_MIN_WORKER_BATCH = 8
 
 export interface PoolOptions {
   /** Verification threads at most; started once a first batch needs them. */
   readonly workers: number
-  /** Smallest batch sent to a worker (default DEFAULT_MIN_WORKER_BATCH). */
+  /** Signatures asked for in one turn from which the workers take them (default DEFAULT_MIN_WORKER_BATCH). */
   readonly minWorkerBatch?: number
+  /**
+   * Start the workers at once rather than with the first backlog (a cold start takes a second or
+   * more): for a process that hosts many nodes and expects load, such as the bench.
+   */
+  readonly eager?: boolean
 }
 
 /** The signature checks of one batch still to do: which dats, over which messages. */
@@ -99,7 +104,7 @@ export const make = (
         p.resume(verifyInline(p.jobs))
       }
     }
-    // Workers start with the first batch large enough for one, and each joins the rotation once it has
+    // Workers start with the first backlog, and each joins the rotation once it has
     // loaded (a cold start can take seconds on a busy machine); until then dats are checked inline, so
     // a pool never delays its node, and a node that never has a backlog never pays for a thread.
     const minWorkerBatch = Math.max(1, options.minWorkerBatch ?? DEFAULT_MIN_WORKER_BATCH)
@@ -118,9 +123,22 @@ export const make = (
       started.push(worker)
     }
     const wanted = Math.max(0, Math.floor(options.workers))
+    if (options.eager === true) while (started.length < wanted) start()
     yield* Effect.addFinalizer(() =>
       Effect.promise(() => Promise.all(started.map((w) => w.terminate()))).pipe(Effect.ignore)
     )
+
+    // Signatures asked for in this turn of the event loop, by every caller (many nodes of one process
+    // may share the pool): once they reach minWorkerBatch, the rest of the turn's go to the workers.
+    let asked = 0
+    const askedThisTurn = (n: number): number => {
+      if (asked === 0)
+        queueMicrotask(() => {
+          asked = 0
+        })
+      asked += n
+      return asked
+    }
 
     const onWorker = (jobs: SignatureJobs): Effect.Effect<Uint8Array> =>
       Effect.callback<Uint8Array>((resume) => {
@@ -155,10 +173,10 @@ export const make = (
         return verdicts
       }
       if (jobs.at.length === 0) return Effect.succeed(verdicts)
-      const small = jobs.at.length < minWorkerBatch
-      if (!small) while (started.length < wanted) start()
+      const backlog = wanted > 0 && askedThisTurn(jobs.at.length) >= minWorkerBatch
+      if (backlog) while (started.length < wanted) start()
       // Checked right here, a callback would cost a suspension for nothing.
-      if (small || live.length === 0) return Effect.sync(() => fill(verifyInline(jobs)))
+      if (!backlog || live.length === 0) return Effect.sync(() => fill(verifyInline(jobs)))
       return Effect.map(onWorker(jobs), fill)
     }
 

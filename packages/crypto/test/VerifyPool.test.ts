@@ -70,4 +70,17 @@ describe("VerifyPool", () => {
       expect(viaWorkers).toEqual(expected)
     }).pipe(Effect.provide(crypto))
   )
+
+  it.live("an eager pool starts its workers at once, and they check correctly", () =>
+    Effect.gen(function* () {
+      const dats = yield* sample
+      const pool = yield* VerifyPool.VerifyPool
+      const deadline = Date.now() + 20_000
+      while (pool.workers() < 1 && Date.now() < deadline) yield* Effect.sleep(50)
+      expect(pool.workers()).toBe(1)
+      const verdicts = yield* pool.check(dats, { nowMs: NOW_MS })
+      expect(verdicts.slice(6)).toEqual(["BadSignature", "WorkMismatch", "LowWork", "FutureTime"])
+      expect(verdicts.slice(0, 6).every((v) => v === "Valid")).toBe(true)
+    }).pipe(Effect.provide(VerifyPool.layer({ workers: 1, eager: true, minWorkerBatch: 2 })), Effect.provide(crypto))
+  )
 })
