@@ -16,7 +16,7 @@ export const run = async (config: BenchConfig, log: (line: string) => void): Pro
   log("micro-benchmarks")
   const crypto = await Effect.runPromise(CryptoMicro.run(config.difficulty))
   const codec = CodecMicro.run()
-  const daemon = { puts: config.quick ? 1_000 : 3_000, getMs: config.quick ? 1_000 : 2_000 }
+  const daemon = { puts: config.quick ? 1_000 : 12_000, getMs: config.quick ? 1_000 : 2_000 }
   const packages = await PackageBenches.run(config.quick ? 10_000 : 50_000, daemon, log)
   for (const r of packages.rows)
     if (r.group === "daemon")
