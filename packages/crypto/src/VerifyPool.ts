@@ -49,7 +49,7 @@ export const MAX_BATCH = 256
 export const DEFAULT_MIN_WORKER_BATCH = 8
 
 export interface PoolOptions {
-  /** Verification threads at most; started once a first batch needs them. */
+  /** Verification threads at most; started with the first backlog (or at once, `eager`). */
   readonly workers: number
   /** Signatures asked for in one turn from which the workers take them (default DEFAULT_MIN_WORKER_BATCH). */
   readonly minWorkerBatch?: number
@@ -142,7 +142,9 @@ export const make = (
 
     const onWorker = (jobs: SignatureJobs): Effect.Effect<Uint8Array> =>
       Effect.callback<Uint8Array>((resume) => {
-        const worker = live[turn++ % live.length]!
+        // The last worker may have died since the caller saw one.
+        const worker = live[turn++ % Math.max(1, live.length)]
+        if (worker === undefined) return resume(Effect.succeed(verifyInline(jobs)))
         const id = nextId++
         pending.set(id, { jobs, worker, resume: (valid) => resume(Effect.succeed(valid)) })
         const buffer = pack(jobs)
