@@ -1,0 +1,57 @@
+import { Hasher, KeyFile, Verifier, VerifyPool } from "@dave/crypto"
+import { DaveNode, NodeStack } from "@dave/network"
+import { PeerOptions } from "@dave/peers"
+import { ShardStore } from "@dave/store"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer, Option } from "effect"
+import { eventually, seedOf, signedDat } from "./cluster.ts"
+
+const stackOn = (
+  seed: Uint8Array,
+  verifyPool: VerifyPool.VerifyPool["Service"],
+  edges: DaveNode.DaveNodeShape["localAddress"][]
+) =>
+  Effect.gen(function* () {
+    const keyPair = yield* KeyFile.fromSeed(seed)
+    const context = yield* Layer.build(
+      NodeStack.layer({
+        keyPair,
+        host: "::1",
+        port: 0,
+        edges,
+        capacityBytes: 1 << 20,
+        verifyPool,
+        peers: { ...PeerOptions.loopback, activateAfterMs: 0 }
+      })
+    )
+    return { node: Context.get(context, DaveNode.DaveNode), store: Context.get(context, ShardStore.ShardStore) }
+  })
+
+describe("NodeStack", () => {
+  it.live("nodes of one process share a VerifyPool: a PUT sent to a replica is verified on its thread and stored", () =>
+    Effect.gen(function* () {
+      // Eager, and every signature counts as a backlog: the worker checks what the replica stores.
+      const pool = yield* VerifyPool.make({ workers: 1, eager: true, minWorkerBatch: 1 }).pipe(
+        Effect.provide(Layer.merge(Hasher.layer, Verifier.layer))
+      )
+      yield* eventually(
+        "the pool's worker loads",
+        20_000,
+        Effect.sync(() => pool.workers() === 1)
+      )
+      const a = yield* stackOn(seedOf(1), pool, [])
+      const b = yield* stackOn(seedOf(2), pool, [a.node.localAddress])
+      yield* eventually(
+        "the two nodes see each other",
+        20_000,
+        Effect.map(Effect.all([a.node.status, b.node.status]), ([sa, sb]) => sa.peersActive >= 1 && sb.peersActive >= 1)
+      )
+      const dat = yield* signedDat(seedOf(9), "shared", "pool", Date.now() - 1_000)
+      const report = yield* b.node.put(dat)
+      expect(report.sentTo.length).toBe(1)
+      yield* eventually("the replica stored it", 10_000, Effect.map(a.store.get(dat.pubKey, dat.key), Option.isSome))
+      expect(checked).toBeGreaterThanOrEqual(1)
+      expect(pool.workers()).toBe(1)
+    }).pipe(Effect.scoped)
+  )
+})
