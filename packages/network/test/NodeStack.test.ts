@@ -39,8 +39,17 @@ describe("NodeStack", () => {
         20_000,
         Effect.sync(() => pool.workers() === 1)
       )
-      const a = yield* stackOn(seedOf(1), pool, [])
-      const b = yield* stackOn(seedOf(2), pool, [a.node.localAddress])
+      // Counts what the nodes hand to the shared pool (a stack that started its own would not).
+      let checked = 0
+      const shared = VerifyPool.VerifyPool.of({
+        ...pool,
+        check: (dats, options) => {
+          checked += dats.length
+          return pool.check(dats, options)
+        }
+      })
+      const a = yield* stackOn(seedOf(1), shared, [])
+      const b = yield* stackOn(seedOf(2), shared, [a.node.localAddress])
       yield* eventually(
         "the two nodes see each other",
         20_000,
