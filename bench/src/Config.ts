@@ -77,7 +77,8 @@ export const fromEnv = (env: NodeJS.ProcessEnv): BenchConfig => {
     systems: systems as Array<SystemName>,
     ops: positive("BENCH_OPS", env.BENCH_OPS, quick ? 50 : 200),
     inFlight: positive("BENCH_IN_FLIGHT", env.BENCH_IN_FLIGHT, 64),
-    warmupOps: quick ? 5 : 10,
+    // Enough for the JIT to compile the hot paths of every system: the phases measure the steady state.
+    warmupOps: positive("BENCH_WARMUP", env.BENCH_WARMUP, quick ? 10 : 100),
     valueBytes: 110,
     difficulty: 8,
     opTimeoutMs: 10_000,

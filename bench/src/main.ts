@@ -4,7 +4,7 @@
  * limits. Each system runs in its own child process (one process tree, one run), torn down before the
  * next starts. Prints a table and writes bench/results/latest.{json,md}, and the table into
  * bench/README.md. Env: BENCH_QUICK=1 (20 nodes, 50 operations, ~2 min), BENCH_SIZES, BENCH_PROCESS_SIZES,
- * BENCH_SYSTEMS, BENCH_OPS, BENCH_MICRO=0, BENCH_PROFILE=1 (profile our in-process run at the largest size).
+ * BENCH_SYSTEMS, BENCH_OPS, BENCH_WARMUP, BENCH_MICRO=0, BENCH_PROFILE=1 (profile our in-process run at the largest size).
  * `--render` rewrites latest.md and the README from latest.json without measuring.
  */
 import { spawn } from "node:child_process"
@@ -107,7 +107,8 @@ const processNote = (reports: ReadonlyArray<SystemReport>, config: BenchConfig):
 const STATIC_NOTES = [
   "Every system runs in its own child process on 127.0.0.1 (ours as processes: N daemons plus the driver); " +
     "nodes of one network share that process's event loop.",
-  "Workload: warm-up, then N puts one at a time and N gets of them, then N puts and gets with 64 in flight, " +
+  "Workload: a warm-up of sequential puts and gets not counted (100; 10 in the quick run; BENCH_WARMUP), so " +
+    "every system runs JIT-compiled code, then N puts one at a time and N gets of them, then N puts and gets with 64 in flight, " +
     "one Ed25519 author per value (hyperdht holds one mutable value per key pair), ~110-byte values; " +
     "writes through one node, reads through another.",
   "bittorrent-dht: BEP 44 mutable put (ok when ≥ 1 node stored it) and get with cache: false (always asks the " +
