@@ -45,7 +45,7 @@ const flags = {
   ),
   verifyWorkers: optionalString(
     "verify-workers",
-    "threads verifying PUTs: auto (one per core beyond the first, at most 4) or 0..16 (env DAVE_VERIFY_WORKERS)"
+    "threads verifying PUT signatures once PUTs back up: auto (one per core beyond the first, at most 4) or 0..16 (env DAVE_VERIFY_WORKERS)"
   ),
   admin: optionalString(
     "admin",
