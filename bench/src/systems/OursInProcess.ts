@@ -4,7 +4,7 @@ import { PeerOptions } from "@dave/peers"
 import { Context, Effect, Exit, Layer, References, Scope } from "effect"
 import { growthSince, settledMemory } from "../Rss.ts"
 import { startClients } from "./OursClient.ts"
-import { ownCpuMs, type Start, waitUntil } from "./System.ts"
+import { formationText, ownCpuMs, type Start, waitUntil } from "./System.ts"
 
 /**
  * Ours, N full nodes in this process (NodeStack each: UDP on 127.0.0.1, peer table with the
@@ -58,7 +58,6 @@ export const start: Start = async (count, config, log) => {
   const formed = await waitUntil(async () => Math.min(...(await actives())) >= count - 1, config.formLimitMs, 500)
   const counts = await actives()
   const formedMs = Math.round(performance.now() - startedAt)
-  const avg = counts.reduce((a, b) => a + b, 0) / count
   const clients = await startClients(
     nodes[1]!.localAddress,
     nodes[Math.floor(count / 2)]!.localAddress,
@@ -66,10 +65,7 @@ export const start: Start = async (count, config, log) => {
     config,
     CLIENTS_LIMIT_MS
   )
-  const formation =
-    `${formed ? "every node sees all others" : "NOT FORMED"} after ${formedMs} ms ` +
-    `(active peers per node ${Math.min(...counts)}..${Math.max(...counts)}, mean ${avg.toFixed(1)} of ${count - 1}); ` +
-    clients.formation
+  const formation = formationText("node", formed, formedMs, counts, clients.formation)
   log(`  ${formation}`)
   return {
     formed: formed && clients.ready,

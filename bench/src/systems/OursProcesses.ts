@@ -4,7 +4,7 @@ import * as Path from "node:path"
 import * as Daemons from "../Daemons.ts"
 import { cpuMsOfPid, rssOfPid } from "../Rss.ts"
 import { startClients } from "./OursClient.ts"
-import { ownCpuMs, type Start, waitUntil } from "./System.ts"
+import { formationText, ownCpuMs, type Start, waitUntil } from "./System.ts"
 
 /**
  * Ours as N daemon processes (apps/node/src/main.ts on 127.0.0.1, loopback peer limits, no backup,
@@ -63,11 +63,7 @@ export const start: Start = async (count, config, log) => {
       config,
       CLIENTS_LIMIT_MS
     )
-    const avg = counts.reduce((a, b) => a + b, 0) / count
-    const formation =
-      `${formed ? "every daemon sees all others" : "NOT FORMED"} after ${formedMs} ms ` +
-      `(active peers per daemon ${Math.min(...counts)}..${Math.max(...counts)}, mean ${avg.toFixed(1)} of ${count - 1}); ` +
-      clients.formation
+    const formation = formationText("daemon", formed, formedMs, counts, clients.formation)
     log(`  ${formation}`)
     const pids = daemons.map((d) => d.child.pid)
     return {

@@ -39,3 +39,23 @@ export const ownCpuMs = (): number => {
   const used = process.cpuUsage()
   return (used.user + used.system) / 1000
 }
+
+/**
+ * How a network of ours formed, in words: whether every member sees all others, when, and the
+ * spread of active peers per member, then how the clients joined.
+ */
+export const formationText = (
+  member: "node" | "daemon",
+  formed: boolean,
+  formedMs: number,
+  activePeers: ReadonlyArray<number>,
+  clientsFormation: string
+): string => {
+  const count = activePeers.length
+  const mean = activePeers.reduce((a, b) => a + b, 0) / count
+  return (
+    `${formed ? `every ${member} sees all others` : "NOT FORMED"} after ${formedMs} ms ` +
+    `(active peers per ${member} ${Math.min(...activePeers)}..${Math.max(...activePeers)}, ` +
+    `mean ${mean.toFixed(1)} of ${count - 1}); ${clientsFormation}`
+  )
+}
