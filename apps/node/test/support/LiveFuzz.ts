@@ -1,6 +1,7 @@
 import * as NodeCrypto from "node:crypto"
 import { Constants, Dat, type Message } from "@dave/protocol"
 import { Effect, type Scope } from "effect"
+import * as KernelUdp from "../../src/KernelUdp.js"
 import { encode, seedOf } from "./Client.ts"
 import * as In from "./FuzzInput.ts"
 import {
@@ -19,7 +20,7 @@ import {
 import { addrAckBytes, freshPingAnswer, signedPong } from "./Hostile.ts"
 import { type HeapReading, heapAfterGc } from "./Inspector.ts"
 import { type Probe, probe } from "./Probe.ts"
-import { breakdown, scrape, total, udpSocketCounters } from "./Scrape.ts"
+import { breakdown, scrape, total } from "./Scrape.ts"
 
 /**
  * Issue 8.1, against a live daemon: hostile datagrams (FuzzInput's families) over UDP and as frames
@@ -156,10 +157,10 @@ const pumpUdp = async (
     const aheadMs = (sent / options.maxPerSecond) * 1000 - (performance.now() - startedMs)
     if (aheadMs > 1) await sleepMs(aheadMs)
     // Bounded wait for the daemon to read what it was sent.
-    let queued = udpSocketCounters(daemon.address.port)?.rxQueueBytes ?? 0
+    let queued = KernelUdp.read(daemon.address.port)?.receiveQueueBytes ?? 0
     for (let wait = 0; queued > HIGH_WATER_BYTES && wait < 2_000; wait++) {
       await sleepMs(1)
-      if (wait % 4 === 3) queued = udpSocketCounters(daemon.address.port)?.rxQueueBytes ?? 0
+      if (wait % 4 === 3) queued = KernelUdp.read(daemon.address.port)?.receiveQueueBytes ?? 0
       if (queued < LOW_WATER_BYTES) break
     }
     if (sent % 4096 < BURST) await new Promise((resolve) => setImmediate(resolve))
@@ -247,7 +248,7 @@ export const run = (options: LiveFuzzOptions): Effect.Effect<LiveFuzzReport, Err
         `read in ${Date.now() - gcStartedMs} ms`
     )
     const before = yield* scrape(daemon.admin)
-    const kernelBefore = udpSocketCounters(daemon.address.port)?.drops ?? 0
+    const kernelBefore = KernelUdp.read(daemon.address.port)?.drops ?? 0
 
     const startedMs = Date.now()
     const deadlineMs = startedMs + options.timeLimitMs
@@ -306,7 +307,7 @@ export const run = (options: LiveFuzzOptions): Effect.Effect<LiveFuzzReport, Err
       elapsedMs,
       stoppedByTimeLimit: Date.now() >= deadlineMs,
       daemonDatagramsIn: delta("dave_transport_datagrams_in_total"),
-      kernelDrops: (udpSocketCounters(daemon.address.port)?.drops ?? kernelBefore) - kernelBefore,
+      kernelDrops: (KernelUdp.read(daemon.address.port)?.drops ?? kernelBefore) - kernelBefore,
       receiveQueueDrops: delta("dave_transport_receive_queue_dropped_total"),
       oversizeDrops: delta("dave_transport_oversize_dropped_total"),
       tcpFramesIn: delta("dave_transport_tcp_frames_in_total"),
