@@ -729,20 +729,13 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
     // ------------------------------------------------------------------------------------------------
     // Periodic work.
 
-    // Once at start, then at a random phase of the period: nodes started together (many in one
-    // process, or a fleet after a restart) would otherwise all tick, flush and re-replicate in the same
-    // millisecond, a stall every period for whatever else shares their thread.
-    const every = (periodMs: number, work: Effect.Effect<void>) => {
-      const guarded = Effect.catchCause(work, (cause) => Effect.logError("periodic work failed", cause))
-      return Effect.forkScoped(
-        guarded.pipe(
-          Effect.andThen(
-            Effect.flatMap(Random.nextIntBetween(0, Math.max(1, periodMs)), (phaseMs) => Effect.sleep(phaseMs))
-          ),
-          Effect.andThen(Effect.repeat(guarded, Schedule.spaced(periodMs)))
+    const every = (periodMs: number, work: Effect.Effect<void>) =>
+      Effect.forkScoped(
+        work.pipe(
+          Effect.catchCause((cause) => Effect.logError("periodic work failed", cause)),
+          Effect.repeat(Schedule.spaced(periodMs))
         )
       )
-    }
 
     let lastActive = -1
     const tick = Effect.gen(function* () {
