@@ -23,6 +23,36 @@ export interface SignOptions {
 
 const MAX_U64 = (1n << 64n) - 1n
 
+const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/**
+ * What this process signed, by dat object: the public key, the message and the signature bytes. A
+ * writer checks its own dat before sending it; when those three bytes-for-bytes are what our Signer
+ * produced, the signature verifies by construction and the Ed25519 verify (the costly part) is
+ * skipped. Copies, not references: a dat mutated after signing no longer matches and is verified.
+ * Weak, so it holds nothing the caller dropped.
+ */
+interface Signed {
+  readonly pubKey: Uint8Array
+  readonly message: Uint8Array
+  readonly sig: Uint8Array
+}
+const signedHere = new WeakMap<Message.Dat, Signed>()
+
+const signedHereMatches = (dat: Message.Dat, message: Uint8Array): boolean => {
+  const signed = signedHere.get(dat)
+  return (
+    signed !== undefined &&
+    bytesEqual(signed.message, message) &&
+    bytesEqual(signed.sig, dat.sig) &&
+    bytesEqual(signed.pubKey, dat.pubKey)
+  )
+}
+
 const timeOf = (timeMs: number | bigint): Effect.Effect<bigint> => {
   const time = typeof timeMs === "bigint" ? timeMs : Number.isSafeInteger(timeMs) ? BigInt(timeMs) : -1n
   return time >= 0n && time <= MAX_U64 ? Effect.succeed(time) : Effect.die(new RangeError(`bad time: ${timeMs}`))
@@ -35,13 +65,14 @@ export const signDat = (options: SignOptions): Effect.Effect<Message.Dat, never,
     const hasher = yield* Hasher
     const work = yield* Work
     const time = yield* timeOf(options.timeMs)
-    const sig = signer.sign(hasher.blake3(Dat.signedBytes(options.key, options.value, time)))
+    const message = hasher.blake3(Dat.signedBytes(options.key, options.value, time))
+    const sig = signer.sign(message)
     const solved = yield* work.solve(
       sig,
       options.difficulty,
       options.onProgress === undefined ? undefined : { onProgress: options.onProgress }
     )
-    return {
+    const dat: Message.Dat = {
       time,
       salt: solved.salt,
       work: solved.work,
@@ -50,6 +81,8 @@ export const signDat = (options: SignOptions): Effect.Effect<Message.Dat, never,
       key: options.key,
       value: options.value
     }
+    signedHere.set(dat, { pubKey: Uint8Array.from(dat.pubKey), message, sig: Uint8Array.from(sig) })
+    return dat
   })
 
 /** Why a dat is refused, in the order the reference checks (PROTOCOL.md 3.3). */
@@ -75,12 +108,6 @@ export interface VerifyOptions {
   readonly minWork?: number
 }
 
-const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean => {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
 /**
  * Every check but the signature: time, key length, work. Returns the rejection, or the 32-byte message
  * the signature must verify over, BLAKE3(key ‖ value ‖ time). Split from `check` so a VerifyPool can
@@ -101,7 +128,8 @@ export const prepare = (
 
 /**
  * Checks a dat with the given hasher and verifier, for hot paths that hold them already. Cheap checks
- * come first; the signature (the expensive one) last.
+ * come first; the signature (the expensive one) last, skipped for a dat `signDat` made in this
+ * process and not changed since.
  */
 export const check = (
   crypto: { readonly hasher: Hasher["Service"]; readonly verifier: Verifier["Service"] },
@@ -110,6 +138,7 @@ export const check = (
 ): Verdict => {
   const prepared = prepare(crypto.hasher, dat, options)
   if (typeof prepared === "string") return prepared
+  if (signedHereMatches(dat, prepared)) return "Valid"
   return crypto.verifier.verify(dat.pubKey, prepared, dat.sig) ? "Valid" : "BadSignature"
 }
 

@@ -80,6 +80,37 @@ describe("DatSigning", () => {
     }).pipe(Effect.provide(signing))
   )
 
+  it.effect("a dat signed in this process skips the Ed25519 verify until a byte of it changes", () =>
+    Effect.gen(function* () {
+      const real = yield* Verifier.Verifier
+      let verifies = 0
+      const counting = Verifier.Verifier.of({
+        ...real,
+        verify: (pubKey, message, sig) => {
+          verifies++
+          return real.verify(pubKey, message, sig)
+        }
+      })
+      const crypto = { hasher: yield* Hasher.Hasher, verifier: counting }
+      const check = (dat: Message.Dat) => DatSigning.check(crypto, dat, { nowMs, minWork: 8 })
+      const dat = yield* DatSigning.signDat({ key: V.datKey, value: V.datValue, timeMs: V.datTimeMs, difficulty: 8 })
+      expect(check(dat)).toBe("Valid")
+      expect(verifies).toBe(0)
+      // The same bytes in another object (as received from the network) are verified.
+      expect(check({ ...dat })).toBe("Valid")
+      expect(verifies).toBe(1)
+      // Changed in place after signing: verified, and refused.
+      dat.value[0]! ^= 1
+      expect(check(dat)).toBe("BadSignature")
+      expect(verifies).toBe(2)
+      dat.value[0]! ^= 1
+      dat.pubKey[0]! ^= 1
+      expect(check(dat)).toBe("BadSignature")
+      expect(verifies).toBe(3)
+      dat.pubKey[0]! ^= 1
+    }).pipe(Effect.provide(signing))
+  )
+
   it.effect("verifyDat fails with the typed reason; nowMs defaults to the Clock", () =>
     Effect.gen(function* () {
       yield* DatSigning.verifyDat(vectorDat, { nowMs })
