@@ -141,7 +141,9 @@ const startTransportServer = async (): Promise<Server> => {
     yield* Deferred.succeed(ready, transport.localAddress.port)
     return yield* Effect.forever(
       Effect.flatMap(transport.receive, (batch) =>
-        Effect.forEach(batch, (message) => transport.send(message.from, message.payload), { discard: true })
+        Effect.sync(() => {
+          for (const message of batch) transport.send(message.from, message.payload)
+        })
       )
     )
   }).pipe(Effect.scoped)

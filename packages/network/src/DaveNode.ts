@@ -254,11 +254,10 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
     const startedMs = yield* Clock.currentTimeMillis
     const nowMs = Clock.currentTimeMillis
 
-    const send = (to: AddrPort, m: Message.Message): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        counts.inc("packetsOut", m._tag)
-        return transport.send(to, encodeOrDie(m))
-      })
+    const send = (to: AddrPort, m: Message.Message): void => {
+      counts.inc("packetsOut", m._tag)
+      transport.send(to, encodeOrDie(m))
+    }
 
     const checkDat = (dat: Message.Dat, now: number) => DatSigning.check(crypto, dat, { nowMs: now, minWork })
     const verified = new VerifiedDats(options.verifiedCacheSize ?? 1_024)
@@ -330,11 +329,12 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
 
     /** Sends an entry to replicas, offering each a storage challenge for it (PROTOCOL 5.6). */
     const sendTo = (targets: ReadonlyArray<AddrPort>, entry: Entry, cause: string): Effect.Effect<void> =>
-      targets.length === 0 ? Effect.void : Effect.flatMap(nowMs, (now) => sendToAt(targets, entry, cause, now))
+      targets.length === 0 ? Effect.void : Effect.map(nowMs, (now) => sendToAt(targets, entry, cause, now))
 
     // One encoding for every copy; the storage challenges on the core directly (through the service
     // each was an Effect and a counter flush).
-    const sendToAt = (targets: ReadonlyArray<AddrPort>, entry: Entry, cause: string, now: number) => {
+    const sendToAt = (targets: ReadonlyArray<AddrPort>, entry: Entry, cause: string, now: number): void => {
+      if (targets.length === 0) return
       const bytes = encodeOrDie({ _tag: "Put", entry })
       const spec = {
         pubKey: entry.dat.pubKey,
@@ -345,20 +345,18 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
         peers.core.offerStorageChallenge(to, spec, now, rng)
         counts.inc("replicated", cause)
       }
-      return sendAll(targets, bytes, "Put")
+      sendAll(targets, bytes, "Put")
     }
 
     /** The same datagram to each of `targets`. */
-    const sendAll = (targets: ReadonlyArray<AddrPort>, bytes: Uint8Array, op: string): Effect.Effect<void> =>
-      Effect.forEach(
-        targets,
-        (to) =>
-          Effect.suspend(() => {
-            counts.inc("packetsOut", op)
-            return transport.send(to, bytes)
-          }),
-        { discard: true }
-      )
+    const sendAll = (targets: ReadonlyArray<AddrPort>, bytes: Uint8Array, op: string): void => {
+      for (const to of targets) sendBytes(to, bytes, op)
+    }
+
+    const sendBytes = (to: AddrPort, bytes: Uint8Array, op: string): void => {
+      counts.inc("packetsOut", op)
+      transport.send(to, bytes)
+    }
 
     const put = (dat: Message.Dat): Effect.Effect<PutReport, PutRefused> =>
       Effect.gen(function* () {
@@ -382,7 +380,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
             )
         }
         const sentTo = Replication.remoteAddrs(candidates)
-        yield* sendTo(sentTo, entry, "write")
+        sendToAt(sentTo, entry, "write", yield* nowMs)
         return { entry, replicas: entry.replicas, sentTo, storedLocally: local }
       })
 
@@ -436,10 +434,8 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
           if (++answered === indexOf.size) done.fire()
         })
         if (unregister === undefined) return yield* new ReadFailed({ reason: "TooManyReads" })
-        yield* sendAll(targets, encodeOrDie({ _tag: "Get", pubKey, key }), "Get").pipe(
-          Effect.andThen(deadlines.wait(done, timeoutMs)),
-          Effect.ensuring(Effect.sync(unregister))
-        )
+        sendAll(targets, encodeOrDie({ _tag: "Get", pubKey, key }), "Get")
+        yield* deadlines.wait(done, timeoutMs).pipe(Effect.ensuring(Effect.sync(unregister)))
         counts.inc("reads", "asked", "", targets.length)
         return got.map((g) => g ?? Option.none())
       })
@@ -478,7 +474,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
           pending,
           deadlines,
           plan,
-          Effect.suspend(() => sendAll(targets, encodeOrDie({ _tag: "Get", pubKey, key }), "Get")),
+          Effect.sync(() => sendAll(targets, encodeOrDie({ _tag: "Get", pubKey, key }), "Get")),
           // Asked for exactly these nodes, the caller wants each one's answer: no early end.
           explicit === undefined ? lateReads : undefined
         ).pipe(Effect.mapError(() => new ReadFailed({ reason: "TooManyReads" })))
@@ -507,19 +503,14 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
     const verifyAnswer = (challenge: Uint8Array, salt: Uint8Array, pubKey: Uint8Array, sig: Uint8Array) =>
       Challenge.check(crypto, challenge, salt, pubKey, sig)
 
-    const sendBytes = (to: AddrPort, bytes: Uint8Array, op: string): Effect.Effect<void> => {
-      counts.inc("packetsOut", op)
-      return transport.send(to, bytes)
-    }
-
-    const onPing = (from: AddrPort, ping: Message.Ping, now: number): Effect.Effect<void> | undefined => {
+    const onPing = (from: AddrPort, ping: Message.Ping, now: number): undefined => {
       const reply = core.onPing(from, ping, now, rng)
       if (!reply.replyAllowed) return void counts.inc("dropped", "amplification")
       const salt = new Uint8Array(Constants.SALT_LEN)
       rng.fillBytes(salt)
       const answer = Challenge.answer(crypto, ping.challenge, salt)
       const addrs = light ? [] : reply.addrs
-      return send(from, { _tag: "Pong", addrs, challenge: ping.challenge, ...answer })
+      send(from, { _tag: "Pong", addrs, challenge: ping.challenge, ...answer })
     }
 
     const onPong = (from: AddrPort, pong: Message.Pong, now: number): undefined => {
@@ -567,27 +558,20 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
 
     // Plain callbacks rather than Effect.gen: this runs for every stored PUT.
     const storeVerified = (job: PutJob, now: number): Effect.Effect<void> =>
-      Effect.flatMap(Effect.result(store.put(job.entry)), (result) => afterStore(job, result, now))
+      Effect.map(Effect.result(store.put(job.entry)), (result) => afterStore(job, result, now))
 
-    const afterStore = (
-      job: PutJob,
-      result: Result.Result<PutAccepted, EntryRejected>,
-      now: number
-    ): Effect.Effect<void> => {
+    const afterStore = (job: PutJob, result: Result.Result<PutAccepted, EntryRejected>, now: number): void => {
       const { inbound, entry } = job
-      if (Result.isFailure(result)) {
-        counts.inc("putsRejected", result.failure.reason)
-        return Effect.void
-      }
+      if (Result.isFailure(result)) return void counts.inc("putsRejected", result.failure.reason)
       counts.inc("putsAccepted", result.success._tag)
-      if (result.success._tag === "Duplicate") return Effect.void
+      if (result.success._tag === "Duplicate") return
       if (inbound.via === "udp") core.recordContribution(inbound.from, now)
       // Fill the gaps of the writer's view: our closest replicas that its list does not name.
       const candidates = closestFor(Replication.targetOf(entry), now)
       const fresh = Replication.remoteAddrs(Replication.newcomers(candidates, entry.replicas)).filter(
         (a) => inbound.via !== "udp" || a.port !== inbound.from.port || !Dat.bytesEqual(a.ip, inbound.from.ip)
       )
-      return fresh.length > 0 ? sendToAt(fresh, entry, "forward", now) : Effect.void
+      sendToAt(fresh, entry, "forward", now)
     }
 
     const verifyAndStore = Effect.gen(function* () {
@@ -602,19 +586,16 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
         counts.inc("verifications", verdict)
         if (verdict !== "Valid") counts.inc("putsRejected", verdict)
         else yield* contain(storeVerified(jobs[i]!, now))
-        for (const get of held.putDone(jobs[i]!.slot, jobs[i]!.seq)) {
-          const work = answerGet(get.from, get.request, now, false)
-          if (work !== undefined) yield* contain(work)
-        }
+        for (const get of held.putDone(jobs[i]!.slot, jobs[i]!.seq)) answerGet(get.from, get.request, now, false)
       }
     })
 
-    const onGet = (from: AddrPort, request: Message.Get, now: number): Effect.Effect<void> | undefined => {
+    const onGet = (from: AddrPort, request: Message.Get, now: number): undefined => {
       // A PUT of this slot waits for verification: answer once it is stored (or refused).
       if (!light && held.anyQueued && held.hold(slotKey(request.pubKey, request.key), { from, request })) {
         return void counts.inc("getsHeld")
       }
-      return answerGet(from, request, now, true)
+      answerGet(from, request, now, true)
     }
 
     const answerGet = (
@@ -622,7 +603,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
       request: Message.Get,
       now: number,
       inBatch: boolean
-    ): Effect.Effect<void> | undefined => {
+    ): undefined => {
       // 13.9: no data toward an address that has not answered our challenges.
       const verified = core.isVerified(from)
       const record = light || !verified ? undefined : store.getRecordUnsafe(request.pubKey, request.key, 3)
@@ -640,7 +621,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
       if (!verified && !core.trySpendReply(from, bytes.length, now)) return void counts.inc("dropped", "amplification")
       counts.inc("getsServed", record !== undefined ? "found" : verified ? "not_found" : "unverified")
       if (inBatch) counts.observeServe(performance.now() - batchStartMs)
-      return sendBytes(from, bytes, "GetAck")
+      sendBytes(from, bytes, "GetAck")
     }
 
     const onGetAck = (from: AddrPort, entry: Entry, now: number): undefined => {
@@ -653,11 +634,11 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
       return undefined
     }
 
-    const onGetMyAddrPort = (from: AddrPort, now: number): Effect.Effect<void> | undefined => {
+    const onGetMyAddrPort = (from: AddrPort, now: number): undefined => {
       if (!core.trySpendReply(from, Constants.GETMYADDRPORT_ACK_LEN, now)) {
         return void counts.inc("dropped", "amplification")
       }
-      return send(from, { _tag: "GetMyAddrPortAck", addr: from })
+      send(from, { _tag: "GetMyAddrPortAck", addr: from })
     }
 
     /** Handles one message; returns the Effect still to run, if any. */
@@ -750,7 +731,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
       // A light client reports no capacity, so peers neither list it nor pick it as a replica.
       const used = light ? 0n : BigInt(stats.usedBytes)
       const capacity = light ? 0n : BigInt(stats.capacityBytes)
-      for (const ping of result.pings) yield* send(ping.to, { _tag: "Ping", challenge: ping.challenge, used, capacity })
+      for (const ping of result.pings) send(ping.to, { _tag: "Ping", challenge: ping.challenge, used, capacity })
     })
     yield* every(options.tickEveryMs ?? 250, tick)
     const metricsFlushEveryMs = options.metricsFlushEveryMs ?? 1_000
@@ -760,7 +741,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
     yield* every(
       options.storageChallengeEveryMs ?? Constants.STORAGE_CHALLENGE_EVERY_MS,
       Effect.gen(function* () {
-        for (const c of yield* peers.pickChallenges) yield* send(c.to, { _tag: "Get", pubKey: c.pubKey, key: c.key })
+        for (const c of yield* peers.pickChallenges) send(c.to, { _tag: "Get", pubKey: c.pubKey, key: c.key })
       })
     )
 
@@ -772,7 +753,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
     yield* Effect.forkScoped(
       Effect.gen(function* () {
         const edge = yield* peers.edgeForAddrQuery
-        if (Option.isSome(edge)) yield* send(edge.value, { _tag: "GetMyAddrPort" })
+        if (Option.isSome(edge)) send(edge.value, { _tag: "GetMyAddrPort" })
         ownAddressKnown ||= core.size > 0 && (yield* peers.isOwnAddress(transport.localAddress))
         yield* Effect.sleep(ownAddressKnown ? addrQueryEveryMs : addrRetryMs)
         addrRetryMs = Math.min(2 * addrRetryMs, addrQueryEveryMs)

@@ -55,9 +55,10 @@ export class Transport extends Context.Service<
     readonly receive: Effect.Effect<ReadonlyArray<Inbound>>
     /**
      * Sends one datagram, best effort: a failure (unreachable, oversize payload, bad address) is
-     * counted in `stats.sendErrors`, never raised.
+     * counted in `stats.sendErrors`, never raised. A plain call, not an Effect: nothing to wait for
+     * or fail, and a node sends several per message it handles.
      */
-    readonly send: (to: AddrPort, payload: Uint8Array) => Effect.Effect<void>
+    readonly send: (to: AddrPort, payload: Uint8Array) => void
     /**
      * Opens a TCP connection to `to.ip` port `to.port + 1`, writes each frame as a u16 LE length and
      * the bytes, closes, and waits for the peer to close, all within a bounded timeout.

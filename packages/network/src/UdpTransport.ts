@@ -194,12 +194,10 @@ export const make = (options: Options): Effect.Effect<Transport["Service"], Tran
     )
     yield* Effect.addFinalizer(() => flushMetrics)
 
-    const send = (to: AddrPort, payload: Uint8Array): Effect.Effect<void> => Effect.sync(() => udp.send(to, payload))
-
     return Transport.of({
       localAddress,
       receive: Queue.takeAll(inbox),
-      send,
+      send: udp.send,
       sendFrames: (to, frames) =>
         TcpSideChannel.sendFrames(
           to,

@@ -14,8 +14,8 @@ describe("UdpTransport", () => {
       assert.strictEqual(Address.ipToV6String(a.localAddress.ip), "::1")
       assert.notStrictEqual(a.localAddress.port, 0)
 
-      yield* a.send(b.localAddress, bytes(1, 2, 3))
-      yield* a.send(b.localAddress, bytes(4))
+      a.send(b.localAddress, bytes(1, 2, 3))
+      a.send(b.localAddress, bytes(4))
       const atB = yield* receiveCount(b, 2)
       assert.deepStrictEqual(
         atB.map((m) => [Array.from(m.payload), m.via]),
@@ -27,7 +27,7 @@ describe("UdpTransport", () => {
       assert.isTrue(Address.equals(atB[0]!.from, a.localAddress))
 
       // reply to the received `from`
-      yield* b.send(atB[0]!.from, bytes(9, 9))
+      b.send(atB[0]!.from, bytes(9, 9))
       const [atA] = yield* receiveCount(a, 1)
       assert.deepStrictEqual(Array.from(atA!.payload), [9, 9])
       assert.isTrue(Address.equals(atA!.from, b.localAddress))
@@ -49,7 +49,7 @@ describe("UdpTransport", () => {
       assert.strictEqual(Address.toString(message!.from), `[::ffff:127.0.0.1]:${client.port}`)
       assert.isTrue(Address.isIpv4Mapped(message!.from.ip))
 
-      yield* transport.send(message!.from, bytes(43))
+      transport.send(message!.from, bytes(43))
       const reply = yield* client.next(2000)
       assert.deepStrictEqual(Array.from(reply.payload), [43])
       assert.strictEqual(reply.address, "127.0.0.1")
@@ -64,7 +64,7 @@ describe("UdpTransport", () => {
       const client = yield* rawUdp("udp4", "127.0.0.1")
       yield* client.send(bytes(1), transport.localAddress.port, "127.0.0.1")
       const [message] = yield* receiveCount(transport, 1)
-      yield* transport.send(message!.from, bytes(2))
+      transport.send(message!.from, bytes(2))
       assert.deepStrictEqual(Array.from((yield* client.next(2000)).payload), [2])
     })
   )
@@ -76,7 +76,7 @@ describe("UdpTransport", () => {
       yield* client.send(bytes(5), any.localAddress.port, "::1")
       const [message] = yield* receiveCount(any, 1)
       assert.strictEqual(Address.toString(message!.from), `[::1]:${client.port}`)
-      yield* any.send(message!.from, bytes(6))
+      any.send(message!.from, bytes(6))
       assert.deepStrictEqual(Array.from((yield* client.next(2000)).payload), [6])
 
       const loopback6 = yield* UdpTransport.make({ host: "::1", port: 0 })
@@ -107,12 +107,12 @@ describe("UdpTransport", () => {
       const transport = yield* UdpTransport.make({ host: "::1", port: 0, tcp: false })
       const peer = yield* rawUdp("udp6", "::1")
       const to = Address.fromHostPort("::1", peer.port)!
-      yield* transport.send(to, new Uint8Array(Constants.MAX_MSG_LEN + 1))
-      yield* transport.send({ ip: new Uint8Array(4), port: peer.port }, bytes(1))
-      yield* transport.send(Address.fromHostPort("::1", 0)!, bytes(1))
+      transport.send(to, new Uint8Array(Constants.MAX_MSG_LEN + 1))
+      transport.send({ ip: new Uint8Array(4), port: peer.port }, bytes(1))
+      transport.send(Address.fromHostPort("::1", 0)!, bytes(1))
       // an IPv4 destination is unreachable from a socket bound to ::1
-      yield* transport.send(Address.fromHostPort("127.0.0.1", peer.port)!, bytes(1))
-      yield* transport.send(to, bytes(8))
+      transport.send(Address.fromHostPort("127.0.0.1", peer.port)!, bytes(1))
+      transport.send(to, bytes(8))
       assert.deepStrictEqual(Array.from((yield* peer.next(2000)).payload), [8])
       const stats = yield* transport.stats
       assert.include(stats, { sendErrors: 4, datagramsOut: 1, bytesOut: 1 })
@@ -208,7 +208,7 @@ describe("UdpTransport", () => {
       const beforeOut = (yield* Metric.value(TransportStats.metrics.bytesOut)).count
       const a = yield* UdpTransport.make({ host: "::1", port: 0, tcp: false })
       const b = yield* UdpTransport.make({ host: "::1", port: 0, tcp: false })
-      for (let i = 0; i < 3; i++) yield* a.send(b.localAddress, bytes(1, 2))
+      for (let i = 0; i < 3; i++) a.send(b.localAddress, bytes(1, 2))
       yield* receiveCount(b, 3)
       yield* b.stats
       yield* a.stats

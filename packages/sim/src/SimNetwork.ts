@@ -197,7 +197,7 @@ export class SimNetwork {
     return Transport.Transport.of({
       localAddress: host.addr,
       receive: Effect.suspend(() => (host.inbox.length > 0 ? Effect.succeed(host.take()) : this.#wait(host))),
-      send: (to, payload) => Effect.sync(() => this.#send(host, to, payload)),
+      send: (to, payload) => this.#send(host, to, payload),
       sendFrames: (to, frames) => this.#sendFrames(host, to, frames),
       stats: Effect.sync(() => ({ ...host.counters }))
     })

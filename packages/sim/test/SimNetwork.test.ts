@@ -46,7 +46,7 @@ describe("SimNetwork", () => {
           const sender = world.network.transport(a)
           const start = yield* Clock.currentTimeMillis
           const receiving = yield* Effect.forkChild(world.network.transport(b).receive)
-          yield* sender.send(b, Uint8Array.of(1, 2, 3))
+          sender.send(b, Uint8Array.of(1, 2, 3))
           const batch = yield* Fiber.join(receiving)
           arrivalMs = (yield* Clock.currentTimeMillis) - start
           return { batch, stats: yield* sender.stats }
@@ -70,7 +70,7 @@ describe("SimNetwork", () => {
         Effect.gen(function* () {
           world.network.up(a)
           world.network.up(b)
-          for (let i = 0; i < 10; i++) yield* world.network.transport(a).send(b, Uint8Array.of(i))
+          for (let i = 0; i < 10; i++) world.network.transport(a).send(b, Uint8Array.of(i))
           return yield* collect(world, b, 100)
         })
       )
@@ -82,8 +82,8 @@ describe("SimNetwork", () => {
           world.network.up(a)
           world.network.up(b)
           const t = world.network.transport(a)
-          yield* t.send(b, Uint8Array.of(9))
-          yield* t.send(b, new Uint8Array(1425))
+          t.send(b, Uint8Array.of(9))
+          t.send(b, new Uint8Array(1425))
           return { got: yield* collect(world, b, 100), stats: yield* t.stats }
         })
       )
@@ -101,14 +101,14 @@ describe("SimNetwork", () => {
           world.network.up(b)
           const t = world.network.transport(a)
           world.network.partition((addr) => (addr.ip[4] === 1 ? 0 : 1))
-          yield* t.send(b, Uint8Array.of(1))
+          t.send(b, Uint8Array.of(1))
           const whilePartitioned = yield* collect(world, b, 50)
           world.network.heal()
           world.network.down(b)
-          yield* t.send(b, Uint8Array.of(2))
+          t.send(b, Uint8Array.of(2))
           yield* Effect.sleep(50)
           world.network.up(b)
-          yield* t.send(b, Uint8Array.of(3))
+          t.send(b, Uint8Array.of(3))
           const afterwards = yield* collect(world, b, 50)
           return { whilePartitioned, afterwards }
         })
