@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads"
 import { Constants, type Message } from "@dave/protocol"
 import { Context, Effect, Layer, type Scope } from "effect"
-import { prepare, type Verdict } from "./DatSigning.ts"
+import { check as checkDat, prepare, type Verdict } from "./DatSigning.ts"
 import { Hasher } from "./Hasher.ts"
 import { Verifier } from "./Verifier.ts"
 import {
@@ -29,6 +29,15 @@ export class VerifyPool extends Context.Service<
       dats: ReadonlyArray<Message.Dat>,
       options: { readonly nowMs: number; readonly minWork?: number }
     ) => Effect.Effect<ReadonlyArray<Verdict>>
+    /**
+     * One dat's verdict, checked right here, when the pool would check it here anyway (no backlog
+     * this turn); undefined when it belongs on a worker: ask `check` then. A node that keeps up
+     * verifies and stores a PUT in the turn it came, without handing it to another fiber.
+     */
+    readonly checkHere: (
+      dat: Message.Dat,
+      options: { readonly nowMs: number; readonly minWork?: number }
+    ) => Verdict | undefined
     /** Worker threads loaded and checking right now (0 while they start, or with none). */
     readonly workers: () => number
   }
@@ -184,6 +193,12 @@ export const make = (
 
     return VerifyPool.of({
       workers: () => live.length,
+      checkHere: (dat, checkOptions) => {
+        if (wanted > 0 && asked + 1 >= minWorkerBatch) return undefined
+        askedThisTurn(1)
+        const minWork = checkOptions.minWork ?? Constants.MIN_WORK
+        return checkDat({ hasher, verifier }, dat, { nowMs: checkOptions.nowMs, minWork })
+      },
       check: (dats, checkOptions) => {
         const minWork = checkOptions.minWork ?? Constants.MIN_WORK
         if (dats.length <= MAX_BATCH) return checkBatch(dats, checkOptions.nowMs, minWork)

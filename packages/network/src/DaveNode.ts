@@ -534,10 +534,13 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
     }
 
     /**
-     * PUTs pass cheap checks here, then wait in a bounded queue for the VerifyPool, which checks work
-     * and signatures on another core while this loop goes on; verified ones are stored in order.
+     * PUTs pass cheap checks here. While the node keeps up (no PUT waiting, and the pool would check
+     * it on this thread anyway) one is verified and stored at once, before the next message of the
+     * batch: a writer's confirming GET right behind it finds it. Otherwise it waits in a bounded
+     * queue for the VerifyPool, which checks work and signatures on another core while this loop
+     * goes on; verified ones are stored in order.
      */
-    const onPut = (inbound: Inbound, entry: Entry, now: number): undefined => {
+    const onPut = (inbound: Inbound, entry: Entry, now: number): Effect.Effect<void> | undefined => {
       if (light) return void counts.inc("dropped", "light_client_put")
       // A byte-identical version was verified when it was stored: no need to check it again.
       const stored = store.getRecordUnsafe(entry.dat.pubKey, entry.dat.key, 0)
@@ -548,6 +551,12 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
         return void counts.inc("putsAccepted", "Duplicate")
       }
       if (Number(entry.dat.time) > now) return void counts.inc("putsRejected", "FutureTime")
+      const verdict = held.anyQueued ? undefined : pool.checkHere(entry.dat, { nowMs: now, minWork })
+      if (verdict !== undefined) {
+        counts.inc("verifications", verdict)
+        if (verdict !== "Valid") return void counts.inc("putsRejected", verdict)
+        return storeVerified(inbound, entry, now)
+      }
       const slot = slotKey(entry.dat.pubKey, entry.dat.key)
       const seq = held.putQueued(slot)
       if (Queue.offerUnsafe(putQueue, { inbound, entry, slot, seq })) return undefined
@@ -557,11 +566,15 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
     }
 
     // Plain callbacks rather than Effect.gen: this runs for every stored PUT.
-    const storeVerified = (job: PutJob, now: number): Effect.Effect<void> =>
-      Effect.map(Effect.result(store.put(job.entry)), (result) => afterStore(job, result, now))
+    const storeVerified = (inbound: Inbound, entry: Entry, now: number): Effect.Effect<void> =>
+      Effect.map(Effect.result(store.put(entry)), (result) => afterStore(inbound, entry, result, now))
 
-    const afterStore = (job: PutJob, result: Result.Result<PutAccepted, EntryRejected>, now: number): void => {
-      const { inbound, entry } = job
+    const afterStore = (
+      inbound: Inbound,
+      entry: Entry,
+      result: Result.Result<PutAccepted, EntryRejected>,
+      now: number
+    ): void => {
       if (Result.isFailure(result)) return void counts.inc("putsRejected", result.failure.reason)
       counts.inc("putsAccepted", result.success._tag)
       if (result.success._tag === "Duplicate") return
@@ -585,7 +598,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
         const verdict = verdicts[i]!
         counts.inc("verifications", verdict)
         if (verdict !== "Valid") counts.inc("putsRejected", verdict)
-        else yield* contain(storeVerified(jobs[i]!, now))
+        else yield* contain(storeVerified(jobs[i]!.inbound, jobs[i]!.entry, now))
         for (const get of held.putDone(jobs[i]!.slot, jobs[i]!.seq)) answerGet(get.from, get.request, now, false)
       }
     })
@@ -598,12 +611,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
       answerGet(from, request, now, true)
     }
 
-    const answerGet = (
-      from: AddrPort,
-      request: Message.Get,
-      now: number,
-      inBatch: boolean
-    ): undefined => {
+    const answerGet = (from: AddrPort, request: Message.Get, now: number, inBatch: boolean): undefined => {
       // 13.9: no data toward an address that has not answered our challenges.
       const verified = core.isVerified(from)
       const record = light || !verified ? undefined : store.getRecordUnsafe(request.pubKey, request.key, 3)
@@ -687,21 +695,29 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
       )
 
     let batchStartMs = 0
+    /**
+     * Handles `batch` from `start` in order: synchronously until a message leaves work to run (a
+     * PUT to store), which runs before the next message, so a GET sees the PUT that came before it.
+     */
+    const handleFrom = (batch: ReadonlyArray<Inbound>, start: number, now: number): Effect.Effect<void> => {
+      for (let i = start; i < batch.length; i++) {
+        let work: Effect.Effect<void> | undefined
+        try {
+          work = dispatch(batch[i]!, now)
+        } catch (error) {
+          counts.inc("dropped", "handler_error")
+          work = Effect.logError("handler failed", error)
+        }
+        if (work === undefined) continue
+        const next = i + 1
+        return next < batch.length ? Effect.flatMap(contain(work), () => handleFrom(batch, next, now)) : contain(work)
+      }
+      return Effect.void
+    }
     const handleBatch = (batch: ReadonlyArray<Inbound>): Effect.Effect<void> =>
       Effect.flatMap(nowMs, (now) => {
         batchStartMs = performance.now()
-        const pendingWork: Array<Effect.Effect<void>> = []
-        for (const inbound of batch) {
-          try {
-            const work = dispatch(inbound, now)
-            if (work !== undefined) pendingWork.push(contain(work))
-          } catch (error) {
-            counts.inc("dropped", "handler_error")
-            pendingWork.push(Effect.logError("handler failed", error))
-          }
-        }
-        if (pendingWork.length <= 1) return pendingWork[0] ?? Effect.void
-        return Effect.forEach(pendingWork, (w) => w, { discard: true })
+        return handleFrom(batch, 0, now)
       })
 
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(transport.receive, handleBatch)))

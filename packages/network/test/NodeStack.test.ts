@@ -1,31 +1,7 @@
-import { Hasher, KeyFile, Verifier, VerifyPool } from "@dave/crypto"
-import { DaveNode, NodeStack } from "@dave/network"
-import { PeerOptions } from "@dave/peers"
-import { ShardStore } from "@dave/store"
+import { Hasher, Verifier, VerifyPool } from "@dave/crypto"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer, Option } from "effect"
-import { eventually, seedOf, signedDat } from "./cluster.ts"
-
-const stackOn = (
-  seed: Uint8Array,
-  verifyPool: VerifyPool.VerifyPool["Service"],
-  edges: DaveNode.DaveNodeShape["localAddress"][]
-) =>
-  Effect.gen(function* () {
-    const keyPair = yield* KeyFile.fromSeed(seed)
-    const context = yield* Layer.build(
-      NodeStack.layer({
-        keyPair,
-        host: "::1",
-        port: 0,
-        edges,
-        capacityBytes: 1 << 20,
-        verifyPool,
-        peers: { ...PeerOptions.loopback, activateAfterMs: 0 }
-      })
-    )
-    return { node: Context.get(context, DaveNode.DaveNode), store: Context.get(context, ShardStore.ShardStore) }
-  })
+import { Effect, Layer, Option } from "effect"
+import { eventually, seedOf, signedDat, startStack as stackOn } from "./cluster.ts"
 
 describe("NodeStack", () => {
   it.live("nodes of one process share a VerifyPool: a PUT sent to a replica is verified on its thread and stored", () =>
@@ -46,6 +22,10 @@ describe("NodeStack", () => {
         check: (dats, options) => {
           checked += dats.length
           return pool.check(dats, options)
+        },
+        checkHere: (dat, options) => {
+          checked++
+          return pool.checkHere(dat, options)
         }
       })
       const a = yield* stackOn(seedOf(1), shared, [])

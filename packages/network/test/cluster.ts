@@ -1,7 +1,7 @@
 import { Backup } from "@dave/backup"
-import { DatSigning, Hasher, Signer, Verifier, VerifyPool, Work } from "@dave/crypto"
-import { DaveNode, SourceGuard, UdpTransport } from "@dave/network"
-import { PeerTable } from "@dave/peers"
+import { DatSigning, Hasher, KeyFile, Signer, Verifier, VerifyPool, Work } from "@dave/crypto"
+import { DaveNode, NodeStack, SourceGuard, UdpTransport } from "@dave/network"
+import { PeerOptions, PeerTable } from "@dave/peers"
 import { Address, type AddrPort, type Message, NodeId } from "@dave/protocol"
 import { ShardStore } from "@dave/store"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -69,6 +69,32 @@ export const startNode = (options: StartOptions): Effect.Effect<TestNode, never,
       seed: options.seed,
       address: node.localAddress
     }
+  })
+
+/** A NodeStack (as the daemon builds one) on ::1 with the loopback limits, verifying on `verifyPool`. */
+export const startStack = (
+  seed: Uint8Array,
+  verifyPool: VerifyPool.VerifyPool["Service"],
+  edges: ReadonlyArray<AddrPort>
+): Effect.Effect<
+  { readonly node: DaveNode.DaveNodeShape; readonly store: ShardStore.ShardStore["Service"] },
+  never,
+  Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const keyPair = yield* Effect.orDie(KeyFile.fromSeed(seed))
+    const context = yield* Layer.build(
+      NodeStack.layer({
+        keyPair,
+        host: "::1",
+        port: 0,
+        edges,
+        capacityBytes: 1 << 20,
+        verifyPool,
+        peers: { ...PeerOptions.loopback, activateAfterMs: 0 }
+      })
+    ).pipe(Effect.orDie)
+    return { node: Context.get(context, DaveNode.DaveNode), store: Context.get(context, ShardStore.ShardStore) }
   })
 
 /** Starts `count` nodes; node 0 is every other node's edge. */

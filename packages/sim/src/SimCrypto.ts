@@ -90,6 +90,8 @@ export const make = (mode: Mode): Effect.Effect<SimCrypto> => (mode === "fake" ?
 export const inlineVerifyPool = (crypto: SimCrypto): VerifyPool.VerifyPool["Service"] =>
   VerifyPool.VerifyPool.of({
     workers: () => 0,
+    checkHere: (dat, options) =>
+      DatSigning.check(crypto, dat, { nowMs: options.nowMs, minWork: options.minWork ?? Constants.MIN_WORK }),
     check: (dats, options) =>
       Effect.sync(() =>
         dats.map((dat) =>

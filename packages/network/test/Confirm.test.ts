@@ -1,0 +1,77 @@
+import { Hasher, Verifier, VerifyPool } from "@dave/crypto"
+import { Dat, type Message } from "@dave/protocol"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Option } from "effect"
+import { eventually, seedOf, signedDat, startStack } from "./cluster.ts"
+
+/** Whether each answer is the very dat written (same signature): the GET saw the PUT sent before it. */
+const allServe = (
+  answers: ReadonlyArray<Option.Option<{ readonly dat: Message.Dat }>>,
+  dats: ReadonlyArray<Message.Dat>
+): boolean =>
+  answers.length === dats.length &&
+  answers.every((a, i) => Option.isSome(a) && Dat.bytesEqual(a.value.dat.sig, dats[i]!.sig))
+
+describe("a writer's GET right behind its PUT", () => {
+  it.live(
+    "is answered with the entry, whether the replica verifies the PUT at once or queues it for a worker",
+    () =>
+      Effect.gen(function* () {
+        const pool = yield* VerifyPool.make({ workers: 1, eager: true }).pipe(
+          Effect.provide(Layer.merge(Hasher.layer, Verifier.layer))
+        )
+        yield* eventually(
+          "the pool's worker loads",
+          20_000,
+          Effect.sync(() => pool.workers() === 1)
+        )
+        // Which way the nodes' dats went: checked at once on the node's thread, or queued for the pool.
+        let atOnce = 0
+        let queued = 0
+        const counting = VerifyPool.VerifyPool.of({
+          ...pool,
+          check: (dats, options) => {
+            queued += dats.length
+            return pool.check(dats, options)
+          },
+          checkHere: (dat, options) => {
+            const verdict = pool.checkHere(dat, options)
+            if (verdict !== undefined) atOnce++
+            return verdict
+          }
+        })
+        const replica = yield* startStack(seedOf(1), counting, [])
+        const writer = yield* startStack(seedOf(2), counting, [replica.node.localAddress])
+        yield* eventually(
+          "the two nodes see each other",
+          20_000,
+          Effect.map(
+            Effect.all([replica.node.status, writer.node.status]),
+            ([r, w]) => r.peersActive >= 1 && w.peersActive >= 1
+          )
+        )
+        const ask = (dat: Message.Dat) => writer.node.ask(dat.pubKey, dat.key, [replica.node.localAddress], 2_000)
+
+        // One PUT, its GET sent in the same turn: the replica stores it before it reads the GET.
+        const one = yield* signedDat(seedOf(50), "one", "at once", Date.now() - 100)
+        expect((yield* writer.node.put(one)).sentTo).toHaveLength(1)
+        expect(allServe(yield* ask(one), [one])).toBe(true)
+        expect([atOnce, queued]).toEqual([1, 0])
+
+        // Forty PUTs in one turn, then their GETs: more signatures than the pool checks on the node's
+        // thread, so most go to the worker, and the GETs of those wait until they are stored.
+        const dats = yield* Effect.forEach(
+          Array.from({ length: 40 }, (_, i) => i),
+          (i) => signedDat(seedOf(60 + i), `burst-${i}`, `value ${i}`, Date.now() - 100)
+        )
+        for (const dat of dats) yield* writer.node.put(dat)
+        const answers = yield* Effect.forEach(dats, (dat) => Effect.map(ask(dat), (a) => a[0]!), {
+          concurrency: "unbounded"
+        })
+        expect(allServe(answers, dats)).toBe(true)
+        expect(queued).toBeGreaterThan(0)
+        expect(atOnce + queued).toBe(41)
+      }).pipe(Effect.scoped),
+    40_000
+  )
+})
