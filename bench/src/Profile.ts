@@ -131,3 +131,54 @@ export const format = (summary: ProfileSummary): Array<string> => {
     ...lines("our functions (inclusive time)", summary.inclusive)
   ]
 }
+
+/** A V8 sampling heap profile: a call tree with the bytes allocated at each node. */
+interface AllocationNode {
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
+  readonly selfSize: number
+  readonly children: ReadonlyArray<AllocationNode>
+}
+
+export interface AllocationSummary {
+  readonly totalBytes: number
+  /** Bytes allocated in each function itself. */
+  readonly functions: ReadonlyArray<readonly [string, number]>
+  /** Bytes allocated in each of our functions and what they called. */
+  readonly inclusive: ReadonlyArray<readonly [string, number]>
+}
+
+export const summarizeAllocations = (profile: { readonly head: AllocationNode }, count: number): AllocationSummary => {
+  const functions = new Map<string, number>()
+  const inclusive = new Map<string, number>()
+  const add = (m: Map<string, number>, key: string, bytes: number) => m.set(key, (m.get(key) ?? 0) + bytes)
+  let totalBytes = 0
+  // Depth-first with an explicit stack (bounded by the tree's size), carrying our frames above each node.
+  const stack: Array<{ readonly node: AllocationNode; readonly ours: ReadonlyArray<string> }> = [
+    { node: profile.head, ours: [] }
+  ]
+  while (stack.length > 0) {
+    const { node, ours } = stack.pop()!
+    const frame = { id: 0, callFrame: node.callFrame }
+    const name = nameOf(frame)
+    const isOurs = /^(packages|apps)\//.test(fileOf(frame))
+    const oursHere = isOurs && !ours.includes(name) ? [...ours, name] : ours
+    if (node.selfSize > 0) {
+      totalBytes += node.selfSize
+      add(functions, name, node.selfSize)
+      for (const frame of oursHere) add(inclusive, frame, node.selfSize)
+    }
+    for (const child of node.children) stack.push({ node: child, ours: oursHere })
+  }
+  return { totalBytes, functions: top(functions, count), inclusive: top(inclusive, count) }
+}
+
+export const formatAllocations = (summary: AllocationSummary): Array<string> => {
+  const lines = (title: string, entries: ReadonlyArray<readonly [string, number]>) => [
+    `  ${title}:`,
+    ...entries
+      .map(([name, bytes]) => [name, (100 * bytes) / Math.max(1, summary.totalBytes)] as const)
+      .filter(([, pct]) => pct >= 0.5)
+      .map(([name, pct]) => `    ${pct.toFixed(1).padStart(5)} %  ${name}`)
+  ]
+  return [...lines("by function (self)", summary.functions), ...lines("our functions (inclusive)", summary.inclusive)]
+}
