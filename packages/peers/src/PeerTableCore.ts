@@ -1044,49 +1044,63 @@ export class PeerTableCore {
     const excludeKeys =
       options.excludeAddrs === undefined ? undefined : new Set(options.excludeAddrs.map(NetPrefix.addrKey))
     const excludeIds = options.excludeIds === undefined ? undefined : new Set(options.excludeIds)
-    // Top `limit` by (distance, −reliability, −lastSolved, key), as indices into the cache; −1 is us.
-    const top: Array<Ranked> = []
-    const offer = (r: Ranked) => {
-      const worst = top[top.length - 1]
-      if (
-        top.length === limit &&
-        worst !== undefined &&
-        (r.dHi > worst.dHi || (r.dHi === worst.dHi && r.dLo > worst.dLo))
-      )
-        return
-      const same = top.findIndex((t) => t.dHi === r.dHi && t.dLo === r.dLo)
-      if (same >= 0) {
-        if (compareRanked(r, top[same]!) < 0) top[same] = r
+    // The top `limit`, nearest first, as parallel arrays: positions in the cache (−1 is us) and XOR
+    // distances. Two entries at one distance share a node ID: the better ranked stays (`ranksAbove`).
+    const at: Array<number> = []
+    const hiOf: Array<number> = []
+    const loOf: Array<number> = []
+    const offer = (index: number, dHi: number, dLo: number): void => {
+      let j = at.length
+      // Bounded by `limit`: the top never holds more.
+      while (j > 0 && (dHi < hiOf[j - 1]! || (dHi === hiOf[j - 1]! && dLo < loOf[j - 1]!))) j--
+      if (j > 0 && dHi === hiOf[j - 1]! && dLo === loOf[j - 1]!) {
+        if (this.#ranksAbove(c, index, at[j - 1]!, nowMs)) at[j - 1] = index
         return
       }
-      let i = top.length
-      while (i > 0 && compareRanked(r, top[i - 1]!) < 0) i--
-      if (i >= limit) return
-      top.splice(i, 0, r)
-      if (top.length > limit) top.pop()
+      if (j >= limit) return
+      at.splice(j, 0, index)
+      hiOf.splice(j, 0, dHi)
+      loOf.splice(j, 0, dLo)
+      if (at.length > limit) {
+        at.pop()
+        hiOf.pop()
+        loOf.pop()
+      }
     }
     const self = this.selfNodeId
     if (options.includeSelf === true && self !== undefined && excludeIds?.has(self) !== true) {
-      const hi = Number(self >> 32n)
-      const lo = Number(self & 0xffffffffn)
-      offer({ index: -1, dHi: (hi ^ tHi) >>> 0, dLo: (lo ^ tLo) >>> 0, score: Infinity, lastSolvedMs: nowMs, key: "" })
+      offer(-1, (Number(self >> 32n) ^ tHi) >>> 0, (Number(self & 0xffffffffn) ^ tLo) >>> 0)
     }
-    const { idHi, idLo } = c
-    for (let i = 0; i < c.peers.length; i++) {
+    const { idHi, idLo, peers } = c
+    const filtered = excludeKeys !== undefined || excludeIds !== undefined
+    for (let i = 0; i < peers.length; i++) {
       const dHi = (idHi[i]! ^ tHi) >>> 0
       const dLo = (idLo[i]! ^ tLo) >>> 0
-      const worst = top[top.length - 1]
-      if (top.length === limit && worst !== undefined && (dHi > worst.dHi || (dHi === worst.dHi && dLo > worst.dLo)))
-        continue
-      const p = c.peers[i]!
-      if (p.storesNothing || excludeKeys?.has(p.key) === true || excludeIds?.has(p.nodeId!) === true) continue
-      offer({ index: i, dHi, dLo, score: c.scores[i]!, lastSolvedMs: p.lastSolvedMs!, key: p.key })
+      const n = at.length
+      if (n === limit && (dHi > hiOf[n - 1]! || (dHi === hiOf[n - 1]! && dLo > loOf[n - 1]!))) continue
+      const p = peers[i]!
+      if (p.storesNothing) continue
+      if (filtered && (excludeKeys?.has(p.key) === true || excludeIds?.has(p.nodeId!) === true)) continue
+      offer(i, dHi, dLo)
     }
-    return top.map((r) => {
-      if (r.index < 0) return { nodeId: self!, addr: undefined, self: true, reliability: Number.POSITIVE_INFINITY }
-      const p = c.peers[r.index]!
-      return { nodeId: p.nodeId!, addr: p.addr, self: false, reliability: r.score }
+    return at.map((i) => {
+      if (i < 0) return { nodeId: self!, addr: undefined, self: true, reliability: Number.POSITIVE_INFINITY }
+      const p = c.peers[i]!
+      return { nodeId: p.nodeId!, addr: p.addr, self: false, reliability: c.scores[i]! }
     })
+  }
+
+  /**
+   * Of two cache positions at the same distance (one node ID at two addresses, or us), whether `a`
+   * ranks above `b`: more reliable, then solved more recently, then the smaller address key.
+   */
+  #ranksAbove(c: ActiveCache, a: number, b: number, nowMs: number): boolean {
+    const score = (i: number) => (i < 0 ? Number.POSITIVE_INFINITY : c.scores[i]!)
+    const solved = (i: number) => (i < 0 ? nowMs : c.peers[i]!.lastSolvedMs!)
+    const key = (i: number) => (i < 0 ? "" : c.peers[i]!.key)
+    if (score(a) !== score(b)) return score(a) > score(b)
+    if (solved(a) !== solved(b)) return solved(a) > solved(b)
+    return key(a) < key(b)
   }
 
   /**
@@ -1205,24 +1219,6 @@ const lexLess = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): boolean =>
 }
 
 /** A closest() candidate: `index` into the active cache (−1 for ourselves) and its sort keys. */
-interface Ranked {
-  readonly index: number
-  /** XOR distance to the target, high and low 32 bits. */
-  readonly dHi: number
-  readonly dLo: number
-  readonly score: number
-  readonly lastSolvedMs: number
-  readonly key: string
-}
-
-const compareRanked = (a: Ranked, b: Ranked): number => {
-  if (a.dHi !== b.dHi) return a.dHi - b.dHi
-  if (a.dLo !== b.dLo) return a.dLo - b.dLo
-  if (a.score !== b.score) return a.score > b.score ? -1 : 1
-  if (a.lastSolvedMs !== b.lastSolvedMs) return b.lastSolvedMs - a.lastSolvedMs
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0
-}
-
 /** First index whose cumulative weight exceeds `x` (clamped to the last index). */
 const upperBound = (cumulative: Float64Array, x: number): number => {
   let lo = 0
