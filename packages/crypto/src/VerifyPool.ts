@@ -139,10 +139,12 @@ export const make = (
 
     // Signatures asked for in this turn of the event loop, by every caller (many nodes of one process
     // may share the pool): once they reach minWorkerBatch, the rest of the turn's go to the workers.
+    // A turn ends with the poll phase (setImmediate), not with each callback's microtasks: a node
+    // handles each datagram in its own callback, and a flood arrives as many callbacks in one phase.
     let asked = 0
     const askedThisTurn = (n: number): number => {
       if (asked === 0)
-        queueMicrotask(() => {
+        setImmediate(() => {
           asked = 0
         })
       asked += n

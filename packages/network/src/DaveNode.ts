@@ -11,6 +11,7 @@ import {
   Context,
   Data,
   Effect,
+  FiberSet,
   Layer,
   Metric,
   Option,
@@ -66,6 +67,11 @@ export interface DaveNodeOptions {
   readonly metricsFlushEveryMs?: number
   /** PUTs waiting for verification before new ones are dropped (default 4096). */
   readonly maxQueuedPuts?: number
+  /**
+   * Messages that arrive while an earlier one's work (a PUT being stored) is not done wait, in order,
+   * up to this many; beyond it they are dropped and counted (default 4096).
+   */
+  readonly maxWaitingMessages?: number
   /** GETs held until a queued PUT of their slot is verified, in all (default 4096; 0: none held). */
   readonly maxHeldGets?: number
   /** Valid dats remembered so that the same answer is not verified twice (default 1024). */
@@ -495,9 +501,9 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
       })
 
     // ------------------------------------------------------------------------------------------------
-    // Inbound dispatch. Each message is handled synchronously against the peer table's core and the
-    // time read once per batch; only work that must wait (store writes, sends) becomes an Effect.
-    // Per-datagram Effect overhead was most of the cost of serving a GET (bench/node.ts).
+    // Inbound dispatch. Each message is handled synchronously against the peer table's core; only work
+    // that may wait (a store write) becomes an Effect. Per-datagram Effect overhead was most of the
+    // cost of serving a GET (bench/node.ts).
 
     const core = peers.core
     const verifyAnswer = (challenge: Uint8Array, salt: Uint8Array, pubKey: Uint8Array, sig: Uint8Array) =>
@@ -611,7 +617,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
       answerGet(from, request, now, true)
     }
 
-    const answerGet = (from: AddrPort, request: Message.Get, now: number, inBatch: boolean): undefined => {
+    const answerGet = (from: AddrPort, request: Message.Get, now: number, asArrived: boolean): undefined => {
       // 13.9: no data toward an address that has not answered our challenges.
       const verified = core.isVerified(from)
       const record = light || !verified ? undefined : store.getRecordUnsafe(request.pubKey, request.key, 3)
@@ -628,7 +634,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
       // A verified peer's replies are free: no second look-up of it.
       if (!verified && !core.trySpendReply(from, bytes.length, now)) return void counts.inc("dropped", "amplification")
       counts.inc("getsServed", record !== undefined ? "found" : verified ? "not_found" : "unverified")
-      if (inBatch) counts.observeServe(performance.now() - batchStartMs)
+      if (asArrived) counts.observeServe(performance.now() - arrivedMs)
       sendBytes(from, bytes, "GetAck")
     }
 
@@ -694,33 +700,64 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
         )
       )
 
-    let batchStartMs = 0
-    /**
-     * Handles `batch` from `start` in order: synchronously until a message leaves work to run (a
-     * PUT to store), which runs before the next message, so a GET sees the PUT that came before it.
-     */
-    const handleFrom = (batch: ReadonlyArray<Inbound>, start: number, now: number): Effect.Effect<void> => {
-      for (let i = start; i < batch.length; i++) {
-        let work: Effect.Effect<void> | undefined
-        try {
-          work = dispatch(batch[i]!, now)
-        } catch (error) {
-          counts.inc("dropped", "handler_error")
-          work = Effect.logError("handler failed", error)
-        }
-        if (work === undefined) continue
-        const next = i + 1
-        return next < batch.length ? Effect.flatMap(contain(work), () => handleFrom(batch, next, now)) : contain(work)
-      }
-      return Effect.void
-    }
-    const handleBatch = (batch: ReadonlyArray<Inbound>): Effect.Effect<void> =>
-      Effect.flatMap(nowMs, (now) => {
-        batchStartMs = performance.now()
-        return handleFrom(batch, 0, now)
+    // Each message is handled as it arrives, in the transport's callback (no queue, no fiber hop), with
+    // the time read once. One that leaves work to run (a PUT to store) runs it on a fiber of its own;
+    // until that fiber is done, later messages wait in order (bounded), so a GET sees the PUT before it.
+    const runWork = yield* FiberSet.makeRuntime<never, void, never>()
+    const clock = yield* Clock.Clock
+    const maxWaiting = options.maxWaitingMessages ?? 4_096
+    const waiting: Array<{ readonly inbound: Inbound; readonly arrivedMs: number }> = []
+    let waitingHead = 0
+    let busy = false
+    let closed = false
+    // Runs before the FiberSet's finalizer: work interrupted at shutdown lets no waiting message in.
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
       })
+    )
+    /** When the message being handled arrived (performance.now()), for the serve latency. */
+    let arrivedMs = 0
 
-    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(transport.receive, handleBatch)))
+    const handleNow = (inbound: Inbound, arrived: number): void => {
+      arrivedMs = arrived
+      let work: Effect.Effect<void> | undefined
+      try {
+        work = dispatch(inbound, clock.currentTimeMillisUnsafe())
+      } catch (error) {
+        counts.inc("dropped", "handler_error")
+        work = Effect.logError("handler failed", error)
+      }
+      if (work === undefined) return
+      const fiber = runWork(contain(work))
+      if (fiber.pollUnsafe() !== undefined) return
+      busy = true
+      fiber.addObserver(() => {
+        busy = false
+        handleWaiting()
+      })
+    }
+
+    const handleWaiting = (): void => {
+      // Bounded by the backlog: nothing joins it from here (arrivals come from the transport only).
+      while (!busy && !closed && waitingHead < waiting.length) {
+        const next = waiting[waitingHead++]!
+        handleNow(next.inbound, next.arrivedMs)
+      }
+      if (waitingHead === waiting.length || closed) {
+        waiting.length = 0
+        waitingHead = 0
+      }
+    }
+
+    const onInbound = (inbound: Inbound): void => {
+      const now = performance.now()
+      if (closed) return
+      if (!busy) handleNow(inbound, now)
+      else if (waiting.length - waitingHead < maxWaiting) waiting.push({ inbound, arrivedMs: now })
+      else counts.inc("dropped", "receive_backlog")
+    }
+    yield* transport.listen(onInbound)
     yield* Effect.forkScoped(Effect.forever(verifyAndStore))
 
     // ------------------------------------------------------------------------------------------------

@@ -3,8 +3,13 @@ import type { AddrPort, Entry } from "@dave/protocol"
 
 /**
  * Reads waiting for GET_ACKs. A read registers the slot it asks for (author public key and key) and
- * the addresses it asked; an answer is delivered only to reads that asked that address for that
+ * the addresses it asked; an answer is delivered only to a read that asked that address for that
  * slot, so a stray or spoofed GET_ACK from elsewhere is dropped.
+ *
+ * A GET_ACK names no request, so when two reads asked one replica for one slot, answers are paired
+ * with them in the order they registered (a replica answers its GETs in order): the oldest read
+ * still waiting for that replica takes the next answer. Otherwise a read made just after another
+ * one ended early could take the answer still on its way to the first, an older version.
  */
 
 export interface Answer {
@@ -15,7 +20,8 @@ export interface Answer {
 }
 
 interface Waiter {
-  readonly asked: ReadonlySet<string>
+  /** Addresses asked that have not answered yet. */
+  readonly waitingFor: Set<string>
   readonly onAnswer: (answer: Answer) => void
 }
 
@@ -53,7 +59,7 @@ export class PendingReads {
   ): (() => void) | undefined {
     if (this.count >= this.maxPending) return undefined
     const slot = slotKey(pubKey, key)
-    const waiter: Waiter = { asked: new Set(asked.map(NetPrefix.addrKey)), onAnswer }
+    const waiter: Waiter = { waitingFor: new Set(asked.map(NetPrefix.addrKey)), onAnswer }
     let set = this.waiters.get(slot)
     if (set === undefined) {
       set = new Set()
@@ -80,24 +86,24 @@ export class PendingReads {
     const set = this.waiters.get(slot)
     if (set === undefined) return false
     const fromKey = NetPrefix.addrKey(from)
-    for (const waiter of set) if (waiter.asked.has(fromKey)) return true
+    for (const waiter of set) if (waiter.waitingFor.has(fromKey)) return true
     return false
   }
 
   /**
-   * Hands a GET_ACK to every read that asked `from` for its slot; returns how many took it. `slot`
-   * is the entry's `slotKey` if the caller has it.
+   * Hands a GET_ACK to the oldest read still waiting for `from`'s answer about its slot; whether one
+   * took it. `slot` is the entry's `slotKey` if the caller has it.
    */
-  deliver(answer: Answer, slot: string = slotKey(answer.entry.dat.pubKey, answer.entry.dat.key)): number {
+  deliver(answer: Answer, slot: string = slotKey(answer.entry.dat.pubKey, answer.entry.dat.key)): boolean {
     const set = this.waiters.get(slot)
-    if (set === undefined) return 0
+    if (set === undefined) return false
     const fromKey = NetPrefix.addrKey(answer.from)
-    let taken = 0
+    // A Set iterates in insertion order: the oldest registration first.
     for (const waiter of set) {
-      if (!waiter.asked.has(fromKey)) continue
+      if (!waiter.waitingFor.delete(fromKey)) continue
       waiter.onAnswer(answer)
-      taken++
+      return true
     }
-    return taken
+    return false
   }
 }

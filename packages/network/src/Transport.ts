@@ -1,5 +1,5 @@
 import type { AddrPort } from "@dave/protocol"
-import { Context, Data, type Effect } from "effect"
+import { Context, Data, type Effect, type Scope } from "effect"
 import type { TransportStats } from "./TransportStats.ts"
 
 /**
@@ -51,8 +51,18 @@ export class Transport extends Context.Service<
   {
     /** The bound UDP address in IPv6 form (`::` when bound to every address). */
     readonly localAddress: AddrPort
-    /** Waits for the next non-empty batch of inbound messages, oldest first. */
+    /**
+     * Waits for the next non-empty batch of inbound messages, oldest first, while no handler listens
+     * (the queue between is bounded: over it, arrivals are dropped and counted).
+     */
     readonly receive: Effect.Effect<ReadonlyArray<Inbound>>
+    /**
+     * Hands each inbound message to `handler` as it arrives, in order, from the socket's own callback:
+     * no queue and no fiber between, for a consumer that handles a message at once (a node). Messages
+     * queued before go to it first. Until the scope closes; one handler at a time (a second one is a
+     * defect). `handler` must not throw.
+     */
+    readonly listen: (handler: (inbound: Inbound) => void) => Effect.Effect<void, never, Scope.Scope>
     /**
      * Sends one datagram, best effort: a failure (unreachable, oversize payload, bad address) is
      * counted in `stats.sendErrors`, never raised. A plain call, not an Effect: nothing to wait for

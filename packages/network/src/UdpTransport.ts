@@ -26,7 +26,10 @@ export interface Options {
    * nodes or benchmark clients on one address.
    */
   readonly sourceLimits?: SourceGuard.SourceLimits
-  /** Inbound messages held between `receive` calls; default 4096. Over it, arrivals are dropped and counted. */
+  /**
+   * Inbound messages held between `receive` calls while no handler listens; default 4096. Over it,
+   * arrivals are dropped and counted.
+   */
   readonly receiveQueueCapacity?: number
   /** Serve the TCP side channel on port + 1; default true. */
   readonly tcp?: boolean
@@ -173,8 +176,10 @@ export const make = (options: Options): Effect.Effect<Transport["Service"], Tran
     const counters = emptyCounters()
     const inbox = yield* Queue.bounded<Inbound>(settings.receiveQueueCapacity)
     yield* Effect.addFinalizer(() => Queue.shutdown(inbox))
+    let handler: ((inbound: Inbound) => void) | undefined
     const enqueue = (message: Inbound): void => {
-      if (!Queue.offerUnsafe(inbox, message)) counters.receiveQueueDropped++
+      if (handler !== undefined) handler(message)
+      else if (!Queue.offerUnsafe(inbox, message)) counters.receiveQueueDropped++
     }
     const deliverTcp = (payload: Uint8Array, from: AddrPort): void => enqueue({ payload, from, via: "tcp" })
     const deliverUdp = (payload: Uint8Array, from: AddrPort): void => enqueue({ payload, from, via: "udp" })
@@ -197,6 +202,20 @@ export const make = (options: Options): Effect.Effect<Transport["Service"], Tran
     return Transport.of({
       localAddress,
       receive: Queue.takeAll(inbox),
+      listen: (listener) =>
+        Effect.acquireRelease(
+          Effect.flatMap(Queue.clear(inbox), (queued) =>
+            Effect.sync(() => {
+              if (handler !== undefined) throw new Error("bug: a second handler listens to one transport")
+              handler = listener
+              for (const message of queued) listener(message)
+            })
+          ),
+          () =>
+            Effect.sync(() => {
+              handler = undefined
+            })
+        ),
       send: udp.send,
       sendFrames: (to, frames) =>
         TcpSideChannel.sendFrames(

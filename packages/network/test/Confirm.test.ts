@@ -2,7 +2,7 @@ import { Hasher, Verifier, VerifyPool } from "@dave/crypto"
 import { Dat, type Message } from "@dave/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import { eventually, seedOf, signedDat, startStack } from "./cluster.ts"
+import { eventually, fullyConnected, seedOf, signedDat, startCluster, startNode, startStack } from "./cluster.ts"
 
 /** Whether each answer is the very dat written (same signature): the GET saw the PUT sent before it. */
 const allServe = (
@@ -73,5 +73,30 @@ describe("a writer's GET right behind its PUT", () => {
         expect(atOnce + queued).toBe(41)
       }).pipe(Effect.scoped),
     40_000
+  )
+
+  it.live(
+    "waits, with every message after it, while the replica's store takes its time",
+    () =>
+      Effect.gen(function* () {
+        // The replica's writes take 100 ms (as one might behind a full backup log): the GET that comes
+        // right behind the PUT must wait for it rather than be answered from the store before it.
+        const [writer] = yield* startCluster(1)
+        const replica = yield* startNode({
+          seed: seedOf(7),
+          edges: [writer!.address],
+          peers: { activateAfterMs: 0 },
+          wrapStore: (store) => ({ ...store, put: (entry) => Effect.delay(store.put(entry), 100) })
+        })
+        yield* eventually("the two nodes see each other", 15_000, fullyConnected([writer!, replica]))
+        const dat = yield* signedDat(seedOf(80), "slow", "store", Date.now() - 100)
+        const report = yield* writer!.node.put(dat)
+        expect(report.sentTo.map((a) => a.port)).toContain(replica.address.port)
+        const started = Date.now()
+        const [answer] = yield* writer!.node.ask(dat.pubKey, dat.key, [replica.address], 2_000)
+        expect(allServe([answer!], [dat])).toBe(true)
+        expect(Date.now() - started).toBeGreaterThanOrEqual(90)
+      }).pipe(Effect.scoped),
+    30_000
   )
 })

@@ -47,13 +47,29 @@ describe("PendingReads", () => {
     expect(pending.register(pubKey, key, [addr(2)], () => {})).toBeUndefined()
     expect(pending.wants(addr(1), pubKey, key)).toBe(true)
     expect(pending.wants(addr(2), pubKey, key)).toBe(false)
-    expect(pending.deliver({ from: addr(2), entry: entry(1n, 1), valid: true })).toBe(0)
-    expect(pending.deliver({ from: addr(1), entry: entry(1n, 1), valid: true })).toBe(1)
+    expect(pending.deliver({ from: addr(2), entry: entry(1n, 1), valid: true })).toBe(false)
+    expect(pending.deliver({ from: addr(1), entry: entry(1n, 1), valid: true })).toBe(true)
+    // One answer per address asked: a duplicate is not taken.
+    expect(pending.wants(addr(1), pubKey, key)).toBe(false)
+    expect(pending.deliver({ from: addr(1), entry: entry(1n, 1), valid: true })).toBe(false)
     unregister!()
     unregister!()
     expect(pending.size).toBe(0)
-    expect(pending.deliver({ from: addr(1), entry: entry(1n, 1), valid: true })).toBe(0)
+    expect(pending.deliver({ from: addr(1), entry: entry(1n, 1), valid: true })).toBe(false)
     expect(got).toEqual([1])
+  })
+
+  it("pairs a replica's answers with the reads that asked it in the order they registered", () => {
+    const pending = new PendingReads.PendingReads(8)
+    const got: Array<string> = []
+    // An earlier read still waits for replica 1 (its answer is on the way) when a second one asks it.
+    pending.register(pubKey, key, [addr(1), addr(2)], (a) => got.push(`first:${a.from.port}:${a.entry.dat.time}`))
+    pending.register(pubKey, key, [addr(1)], (a) => got.push(`second:${a.from.port}:${a.entry.dat.time}`))
+    expect(pending.deliver({ from: addr(1), entry: entry(1n, 1), valid: true })).toBe(true) // the older answer
+    expect(pending.deliver({ from: addr(1), entry: entry(2n, 1), valid: true })).toBe(true)
+    expect(pending.deliver({ from: addr(2), entry: entry(1n, 2), valid: true })).toBe(true)
+    expect(got).toEqual(["first:1:1", "second:1:2", "first:2:1"])
+    expect(pending.wants(addr(1), pubKey, key)).toBe(false)
   })
 })
 

@@ -7,6 +7,31 @@ import { expectSilence, rawUdp, receiveCount } from "./support.ts"
 const bytes = (...values: Array<number>): Uint8Array => Uint8Array.from(values)
 
 describe("UdpTransport", () => {
+  it.live("a listening handler gets what was queued, then each datagram as it comes; closed, the queue again", () =>
+    Effect.gen(function* () {
+      const a = yield* UdpTransport.make({ host: "::1", port: 0 })
+      const b = yield* UdpTransport.make({ host: "::1", port: 0 })
+      a.send(b.localAddress, bytes(1))
+      a.send(b.localAddress, bytes(2))
+      yield* Effect.sleep(50) // both queued at b: nobody listens yet
+      const heard: Array<number> = []
+      const listening = yield* Scope.make()
+      yield* b.listen((inbound) => heard.push(inbound.payload[0]!)).pipe(Scope.provide(listening))
+      assert.deepStrictEqual(heard, [1, 2])
+      const second = yield* Effect.exit(b.listen(() => {}).pipe(Scope.provide(listening)))
+      assert.isTrue(Exit.isFailure(second)) // one handler at a time
+      for (let i = 3; i <= 5; i++) a.send(b.localAddress, bytes(i))
+      const deadline = Date.now() + 5_000
+      while (heard.length < 5 && Date.now() < deadline) yield* Effect.sleep(10)
+      assert.deepStrictEqual(heard, [1, 2, 3, 4, 5])
+      yield* Scope.close(listening, Exit.void)
+      a.send(b.localAddress, bytes(6))
+      const [after] = yield* receiveCount(b, 1)
+      assert.deepStrictEqual(Array.from(after!.payload), [6])
+      assert.strictEqual(heard.length, 5)
+    })
+  )
+
   it.live("two transports on ::1 exchange datagrams", () =>
     Effect.gen(function* () {
       const a = yield* UdpTransport.make({ host: "::1", port: 0 })

@@ -25,6 +25,8 @@ export interface StartOptions {
   readonly capacityBytes?: number
   readonly node?: DaveNode.DaveNodeOptions
   readonly peers?: PeerTable.MakeOptions
+  /** Wraps the node's store, e.g. to slow its writes down. */
+  readonly wrapStore?: (store: ShardStore.ShardStore["Service"]) => ShardStore.ShardStore["Service"]
 }
 
 /** A seed whose first byte is `n` (so node IDs differ in their low byte). */
@@ -49,10 +51,16 @@ export const startNode = (options: StartOptions): Effect.Effect<TestNode, never,
         metricAttributes: { node: String(options.seed[0]) },
         ...options.peers
       }),
-      ShardStore.layer({
-        capacityBytes: options.capacityBytes ?? 64 * 1024 * 1024,
-        nodeId: NodeId.fromPublicKey(publicKey)
-      }),
+      Layer.effect(
+        ShardStore.ShardStore,
+        Effect.map(
+          ShardStore.make({
+            capacityBytes: options.capacityBytes ?? 64 * 1024 * 1024,
+            nodeId: NodeId.fromPublicKey(publicKey)
+          }),
+          options.wrapStore ?? ((store) => store)
+        )
+      ),
       backupLayer,
       Signer.layerNative(options.seed),
       Verifier.layerNative(),

@@ -83,6 +83,8 @@ class Host {
   impairment: LinkModel.HostImpairment = LinkModel.noImpairment
   inbox: Array<Inbound> = []
   waiter: ((batch: Effect.Effect<ReadonlyArray<Inbound>>) => void) | undefined = undefined
+  /** Set while a node listens (Transport.listen): arrivals go to it at once, not to the inbox. */
+  handler: ((inbound: Inbound) => void) | undefined = undefined
   wakeScheduled = false
   readonly counters: TransportStats.Counters = TransportStats.emptyCounters()
   nextEphemeralPort = 0
@@ -168,6 +170,7 @@ export class SimNetwork {
     host.up = false
     host.inbox = []
     host.waiter = undefined
+    host.handler = undefined
   }
 
   isUp(addr: AddrPort): boolean {
@@ -198,6 +201,18 @@ export class SimNetwork {
       localAddress: host.addr,
       receive: Effect.suspend(() => (host.inbox.length > 0 ? Effect.succeed(host.take()) : this.#wait(host))),
       send: (to, payload) => this.#send(host, to, payload),
+      listen: (handler) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            if (host.handler !== undefined) throw new Error("bug: a second handler listens to one transport")
+            host.handler = handler
+            for (const inbound of host.take()) handler(inbound)
+          }),
+          () =>
+            Effect.sync(() => {
+              if (host.handler === handler) host.handler = undefined
+            })
+        ),
       sendFrames: (to, frames) => this.#sendFrames(host, to, frames),
       stats: Effect.sync(() => ({ ...host.counters }))
     })
@@ -212,7 +227,9 @@ export class SimNetwork {
     })
   }
 
+  /** Whether `inbound` is taken: always by a listening handler (`#handOver` then), else if the inbox has room. */
   #enqueue(host: Host, inbound: Inbound): boolean {
+    if (host.handler !== undefined) return true
     if (host.inbox.length >= this.options.receiveQueueCapacity) {
       host.counters.receiveQueueDropped++
       this.#stats.queueDropped++
@@ -284,12 +301,14 @@ export class SimNetwork {
       to.counters.oversizeDropped++
       return
     }
-    if (!this.#enqueue(to, { payload, from: from.addr, via: "udp" })) return
+    const inbound: Inbound = { payload, from: from.addr, via: "udp" }
+    if (!this.#enqueue(to, inbound)) return
     to.counters.datagramsIn++
     to.counters.bytesIn += payload.length
     this.#stats.datagramsDelivered++
     this.#stats.bytesDelivered += payload.length
     this.#trace.delivery(0, this.#loop.nowMs, from.addr, to.addr, payload)
+    to.handler?.(inbound)
   }
 
   #sendFrames(from: Host, to: AddrPort, frames: ReadonlyArray<Uint8Array>): Effect.Effect<void, TransportError> {
@@ -339,10 +358,12 @@ export class SimNetwork {
     if (to === undefined || !to.up || (this.#partitioned && from.group !== to.group)) return
     to.counters.tcpConnectionsAccepted++
     for (const payload of frames) {
-      if (!this.#enqueue(to, { payload, from: source, via: "tcp" })) continue
+      const inbound: Inbound = { payload, from: source, via: "tcp" }
+      if (!this.#enqueue(to, inbound)) continue
       to.counters.tcpFramesIn++
       this.#stats.tcpFramesDelivered++
       this.#trace.delivery(1, this.#loop.nowMs, source, to.addr, payload)
+      to.handler?.(inbound)
     }
   }
 

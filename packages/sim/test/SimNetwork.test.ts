@@ -64,6 +64,40 @@ describe("SimNetwork", () => {
     })
   )
 
+  it.effect("a listening handler gets what was queued, then each datagram at its arrival time", () =>
+    Effect.gen(function* () {
+      const heard: Array<{ readonly byte: number; readonly atMs: number }> = []
+      yield* simulate(LinkModel.ideal, (world) =>
+        Effect.gen(function* () {
+          world.network.up(a)
+          world.network.up(b)
+          const sender = world.network.transport(a)
+          const receiver = world.network.transport(b)
+          sender.send(b, Uint8Array.of(1))
+          yield* Effect.sleep(5) // arrived and queued: nobody listens yet
+          const clock = yield* Clock.Clock
+          const note = (inbound: Inbound) =>
+            heard.push({ byte: inbound.payload[0]!, atMs: clock.currentTimeMillisUnsafe() })
+          yield* Effect.scoped(
+            Effect.gen(function* () {
+              yield* receiver.listen(note)
+              const startMs = yield* Clock.currentTimeMillis
+              sender.send(b, Uint8Array.of(2))
+              yield* Effect.sleep(5)
+              heard.push({ byte: -1, atMs: startMs })
+            })
+          )
+          sender.send(b, Uint8Array.of(3)) // after the scope: queued again
+          yield* Effect.sleep(5)
+          expect(Array.from((yield* receiver.receive)[0]!.payload)).toEqual([3])
+        })
+      )
+      const start = heard.find((h) => h.byte === -1)!.atMs
+      expect(heard.map((h) => h.byte)).toEqual([1, 2, -1])
+      expect(heard[1]!.atMs - start).toBe(1) // the link's latency, handled on arrival
+    })
+  )
+
   it.effect("loses, duplicates and refuses oversize datagrams as configured", () =>
     Effect.gen(function* () {
       const lossy = yield* simulate({ ...LinkModel.ideal, lossRate: 1 }, (world) =>
