@@ -20,11 +20,13 @@ import {
   Random,
   Result,
   Schedule,
+  Scheduler,
   Scope,
   Stream
 } from "effect"
 import * as Deadlines from "./Deadlines.ts"
 import { HeldGets } from "./HeldGets.ts"
+import * as Inbox from "./Inbox.ts"
 import * as M from "./NodeMetrics.ts"
 import { PendingReads, slotKey } from "./PendingReads.ts"
 import * as Reads from "./Reads.ts"
@@ -700,64 +702,31 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
         )
       )
 
-    // Each message is handled as it arrives, in the transport's callback (no queue, no fiber hop), with
-    // the time read once. One that leaves work to run (a PUT to store) runs it on a fiber of its own;
-    // until that fiber is done, later messages wait in order (bounded), so a GET sees the PUT before it.
+    // Each message is handled in the transport's callback or at the end of its turn (Inbox.ts), with
+    // the time read once; work it leaves (a PUT to store) runs on a fiber of the node's scope.
     const runWork = yield* FiberSet.makeRuntime<never, void, never>()
     const clock = yield* Clock.Clock
-    const maxWaiting = options.maxWaitingMessages ?? 4_096
-    const waiting: Array<{ readonly inbound: Inbound; readonly arrivedMs: number }> = []
-    let waitingHead = 0
-    let busy = false
-    let closed = false
-    // Runs before the FiberSet's finalizer: work interrupted at shutdown lets no waiting message in.
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        closed = true
-      })
-    )
+    const dispatcher = (yield* Scheduler.Scheduler).makeDispatcher()
     /** When the message being handled arrived (performance.now()), for the serve latency. */
     let arrivedMs = 0
-
-    const handleNow = (inbound: Inbound, arrived: number): void => {
-      arrivedMs = arrived
-      let work: Effect.Effect<void> | undefined
-      try {
-        work = dispatch(inbound, clock.currentTimeMillisUnsafe())
-      } catch (error) {
-        counts.inc("dropped", "handler_error")
-        work = Effect.logError("handler failed", error)
-      }
-      if (work === undefined) return
-      const fiber = runWork(contain(work))
-      if (fiber.pollUnsafe() !== undefined) return
-      busy = true
-      fiber.addObserver(() => {
-        busy = false
-        handleWaiting()
-      })
-    }
-
-    const handleWaiting = (): void => {
-      // Bounded by the backlog: nothing joins it from here (arrivals come from the transport only).
-      while (!busy && !closed && waitingHead < waiting.length) {
-        const next = waiting[waitingHead++]!
-        handleNow(next.inbound, next.arrivedMs)
-      }
-      if (waitingHead === waiting.length || closed) {
-        waiting.length = 0
-        waitingHead = 0
-      }
-    }
-
-    const onInbound = (inbound: Inbound): void => {
-      const now = performance.now()
-      if (closed) return
-      if (!busy) handleNow(inbound, now)
-      else if (waiting.length - waitingHead < maxWaiting) waiting.push({ inbound, arrivedMs: now })
-      else counts.inc("dropped", "receive_backlog")
-    }
-    yield* transport.listen(onInbound)
+    const inbox = Inbox.make({
+      handle: (inbound, arrived) => {
+        arrivedMs = arrived
+        try {
+          return dispatch(inbound, clock.currentTimeMillisUnsafe())
+        } catch (error) {
+          counts.inc("dropped", "handler_error")
+          return Effect.logError("handler failed", error)
+        }
+      },
+      run: (work) => runWork(contain(work)),
+      atEndOfTurn: (task) => dispatcher.scheduleTask(task, 0),
+      maxWaiting: options.maxWaitingMessages ?? 4_096,
+      onDropped: () => counts.inc("dropped", "receive_backlog")
+    })
+    // Runs before the FiberSet's finalizer: work interrupted at shutdown lets no waiting message in.
+    yield* Effect.addFinalizer(() => Effect.sync(inbox.close))
+    yield* transport.listen(inbox.offer)
     yield* Effect.forkScoped(Effect.forever(verifyAndStore))
 
     // ------------------------------------------------------------------------------------------------
