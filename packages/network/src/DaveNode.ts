@@ -318,21 +318,11 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
     // ------------------------------------------------------------------------------------------------
     // Writes and replication.
 
-    // Closest replicas per author, reused for up to a second: every PUT needs them, and the
-    // table's answer rarely changes faster than that.
-    const closestCache = new Map<
-      bigint,
-      { readonly atMs: number; readonly candidates: ReadonlyArray<Replication.Candidate> }
-    >()
-    const CLOSEST_CACHE_MAX = 4_096
-    const closestFor = (target: bigint, now: number): ReadonlyArray<Replication.Candidate> => {
-      const hit = closestCache.get(target)
-      if (hit !== undefined && now - hit.atMs < 1_000 && now >= hit.atMs) return hit.candidates
-      if (closestCache.size >= CLOSEST_CACHE_MAX) closestCache.clear()
-      const candidates = peers.core.closest(target, Constants.FANOUT, now, { includeSelf: !light })
-      closestCache.set(target, { atMs: now, candidates })
-      return candidates
-    }
+    // The FANOUT closest replicas, ourselves included, asked of the table each time: a scan of the
+    // active peers takes a few µs. (A cache per author held them for a second, and with many authors
+    // writing once each, every young GC promoted its entries: megabytes of copying a second.)
+    const closestFor = (target: bigint, now: number): ReadonlyArray<Replication.Candidate> =>
+      peers.core.closest(target, Constants.FANOUT, now, { includeSelf: !light })
     const replicasFor = (entry: Entry) => Effect.map(nowMs, (now) => closestFor(Replication.targetOf(entry), now))
 
     /** Sends an entry to replicas, offering each a storage challenge for it (PROTOCOL 5.6). */

@@ -11,15 +11,18 @@ import { Dat, type Message } from "@dave/protocol"
 const fingerprint = (sig: Uint8Array): string =>
   Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString("latin1")
 
-const copyOf = (dat: Message.Dat): Message.Dat => ({
-  time: dat.time,
-  salt: dat.salt.slice(),
-  work: dat.work.slice(),
-  sig: dat.sig.slice(),
-  pubKey: dat.pubKey.slice(),
-  key: dat.key.slice(),
-  value: dat.value.slice()
-})
+/** A copy whose fields are views of one buffer (one backing store per remembered dat, not six). */
+const copyOf = (dat: Message.Dat): Message.Dat => {
+  const fields = [dat.salt, dat.work, dat.sig, dat.pubKey, dat.key, dat.value]
+  const bytes = new Uint8Array(fields.reduce((n, f) => n + f.length, 0))
+  let at = 0
+  const [salt, work, sig, pubKey, key, value] = fields.map((f) => {
+    bytes.set(f, at)
+    at += f.length
+    return bytes.subarray(at - f.length, at)
+  }) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array]
+  return { time: dat.time, salt, work, sig, pubKey, key, value }
+}
 
 const sameDat = (a: Message.Dat, b: Message.Dat): boolean =>
   a.time === b.time &&
