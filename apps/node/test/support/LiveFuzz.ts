@@ -1,8 +1,8 @@
 import * as NodeCrypto from "node:crypto"
-import { Constants, Dat, type Message } from "@dave/protocol"
-import { Effect, type Scope } from "effect"
 // By the package name: the hardening scripts run this file with plain node, which needs the source path.
 import * as KernelUdp from "@dave/node/KernelUdp"
+import { Constants, Dat, type Message } from "@dave/protocol"
+import { Effect, type Scope } from "effect"
 import { encode, seedOf } from "./Client.ts"
 import * as In from "./FuzzInput.ts"
 import {
