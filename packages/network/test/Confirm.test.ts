@@ -1,8 +1,17 @@
-import { Hasher, Verifier, VerifyPool } from "@dave/crypto"
 import { Dat, type Message } from "@dave/protocol"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
-import { eventually, fullyConnected, seedOf, signedDat, startCluster, startNode, startStack } from "./cluster.ts"
+import { Effect, Option } from "effect"
+import {
+  countingPool,
+  eventually,
+  fullyConnected,
+  loadedPool,
+  seedOf,
+  signedDat,
+  startCluster,
+  startNode,
+  startStack
+} from "./cluster.ts"
 
 /** Whether each answer is the very dat written (same signature): the GET saw the PUT sent before it. */
 const allServe = (
@@ -17,29 +26,7 @@ describe("a writer's GET right behind its PUT", () => {
     "is answered with the entry, whether the replica verifies the PUT at once or queues it for a worker",
     () =>
       Effect.gen(function* () {
-        const pool = yield* VerifyPool.make({ workers: 1, eager: true }).pipe(
-          Effect.provide(Layer.merge(Hasher.layer, Verifier.layer))
-        )
-        yield* eventually(
-          "the pool's worker loads",
-          20_000,
-          Effect.sync(() => pool.workers() === 1)
-        )
-        // Which way the nodes' dats went: checked at once on the node's thread, or queued for the pool.
-        let atOnce = 0
-        let queued = 0
-        const counting = VerifyPool.VerifyPool.of({
-          ...pool,
-          check: (dats, options) => {
-            queued += dats.length
-            return pool.check(dats, options)
-          },
-          checkHere: (dat, options) => {
-            const verdict = pool.checkHere(dat, options)
-            if (verdict !== undefined) atOnce++
-            return verdict
-          }
-        })
+        const { pool: counting, counts } = countingPool(yield* loadedPool())
         const replica = yield* startStack(seedOf(1), counting, [])
         const writer = yield* startStack(seedOf(2), counting, [replica.node.localAddress])
         yield* eventually(
@@ -56,7 +43,7 @@ describe("a writer's GET right behind its PUT", () => {
         const one = yield* signedDat(seedOf(50), "one", "at once", Date.now() - 100)
         expect((yield* writer.node.put(one)).sentTo).toHaveLength(1)
         expect(allServe(yield* ask(one), [one])).toBe(true)
-        expect([atOnce, queued]).toEqual([1, 0])
+        expect([counts.atOnce, counts.queued]).toEqual([1, 0])
 
         // Forty PUTs in one turn, then their GETs: more signatures than the pool checks on the node's
         // thread, so most go to the worker, and the GETs of those wait until they are stored.
@@ -69,8 +56,8 @@ describe("a writer's GET right behind its PUT", () => {
           concurrency: "unbounded"
         })
         expect(allServe(answers, dats)).toBe(true)
-        expect(queued).toBeGreaterThan(0)
-        expect(atOnce + queued).toBe(41)
+        expect(counts.queued).toBeGreaterThan(0)
+        expect(counts.atOnce + counts.queued).toBe(41)
       }).pipe(Effect.scoped),
     40_000
   )

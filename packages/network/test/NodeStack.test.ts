@@ -1,33 +1,13 @@
-import { Hasher, Verifier, VerifyPool } from "@dave/crypto"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
-import { eventually, seedOf, signedDat, startStack as stackOn } from "./cluster.ts"
+import { Effect, Option } from "effect"
+import { countingPool, eventually, loadedPool, seedOf, signedDat, startStack as stackOn } from "./cluster.ts"
 
 describe("NodeStack", () => {
   it.live("nodes of one process share a VerifyPool: a PUT sent to a replica is verified on its thread and stored", () =>
     Effect.gen(function* () {
       // Eager, and every signature counts as a backlog: the worker checks what the replica stores.
-      const pool = yield* VerifyPool.make({ workers: 1, eager: true, minWorkerBatch: 1 }).pipe(
-        Effect.provide(Layer.merge(Hasher.layer, Verifier.layer))
-      )
-      yield* eventually(
-        "the pool's worker loads",
-        20_000,
-        Effect.sync(() => pool.workers() === 1)
-      )
       // Counts what the nodes hand to the shared pool (a stack that started its own would not).
-      let checked = 0
-      const shared = VerifyPool.VerifyPool.of({
-        ...pool,
-        check: (dats, options) => {
-          checked += dats.length
-          return pool.check(dats, options)
-        },
-        checkHere: (dat, options) => {
-          checked++
-          return pool.checkHere(dat, options)
-        }
-      })
+      const { pool: shared, counts } = countingPool(yield* loadedPool({ minWorkerBatch: 1 }))
       const a = yield* stackOn(seedOf(1), shared, [])
       const b = yield* stackOn(seedOf(2), shared, [a.node.localAddress])
       yield* eventually(
@@ -39,8 +19,8 @@ describe("NodeStack", () => {
       const report = yield* b.node.put(dat)
       expect(report.sentTo.length).toBe(1)
       yield* eventually("the replica stored it", 10_000, Effect.map(a.store.get(dat.pubKey, dat.key), Option.isSome))
-      expect(checked).toBeGreaterThanOrEqual(1)
-      expect(pool.workers()).toBe(1)
+      expect(counts.queued).toBeGreaterThanOrEqual(1)
+      expect(shared.workers()).toBe(1)
     }).pipe(Effect.scoped)
   )
 })

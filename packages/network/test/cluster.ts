@@ -79,6 +79,41 @@ export const startNode = (options: StartOptions): Effect.Effect<TestNode, never,
     }
   })
 
+/** An eager VerifyPool with one worker thread, once the worker has loaded. */
+export const loadedPool = (options: { readonly minWorkerBatch?: number } = {}) =>
+  Effect.gen(function* () {
+    const pool = yield* VerifyPool.make({ workers: 1, eager: true, ...options }).pipe(
+      Effect.provide(Layer.merge(Hasher.layer, Verifier.layer))
+    )
+    yield* eventually(
+      "the pool's worker loads",
+      20_000,
+      Effect.sync(() => pool.workers() === 1)
+    )
+    return pool
+  })
+
+/**
+ * `pool` counting which way the dats of the nodes using it went: checked at once on the node's thread
+ * (`atOnce`), or queued for the pool (`queued`).
+ */
+export const countingPool = (pool: VerifyPool.VerifyPool["Service"]) => {
+  const counts = { atOnce: 0, queued: 0 }
+  const counting = VerifyPool.VerifyPool.of({
+    ...pool,
+    check: (dats, options) => {
+      counts.queued += dats.length
+      return pool.check(dats, options)
+    },
+    checkHere: (dat, options) => {
+      const verdict = pool.checkHere(dat, options)
+      if (verdict !== undefined) counts.atOnce++
+      return verdict
+    }
+  })
+  return { pool: counting, counts }
+}
+
 /** A NodeStack (as the daemon builds one) on ::1 with the loopback limits, verifying on `verifyPool`. */
 export const startStack = (
   seed: Uint8Array,
