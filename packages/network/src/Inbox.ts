@@ -8,7 +8,7 @@ import type { Inbound } from "./Transport.ts"
  *   callback: a request is answered without waiting for a fiber or the end of the turn.
  * - Busy: the others of that turn wait for its end and are handled together, so a node under load
  *   sends its replies in a burst (the peer's process wakes once per burst, not once per reply:
- *   per-reply handling cost half the GET rate at 64 in flight).
+ *   handled one by one, 64 GETs in flight got 37 k replies/s instead of 52 k).
  * - Ordered: a message whose handling leaves work (a PUT to store) runs it on a fiber; until that is
  *   done, every later message waits, so a GET sees the PUT that came before it.
  * Waiting messages are bounded (`maxWaiting`); beyond it arrivals are dropped and counted.

@@ -31,7 +31,7 @@ const GAUGE_EVERY_MS = 1_000
 export interface PeerTableShape {
   readonly options: PeerOptions.PeerOptions
   /**
-   * The core itself, for a hot path that reads the time once per batch and calls it synchronously
+   * The core itself, for a hot path that reads the time once per message and calls it synchronously
    * (the node's datagram dispatch). Its counters reach the metrics at the next service call.
    */
   readonly core: PeerTableCore
