@@ -227,7 +227,10 @@ export class SimNetwork {
     })
   }
 
-  /** Whether `inbound` is taken: always by a listening handler (`#handOver` then), else if the inbox has room. */
+  /**
+   * Whether `inbound` is taken: always by a listening handler (called once the delivery is counted),
+   * else if the inbox has room.
+   */
   #enqueue(host: Host, inbound: Inbound): boolean {
     if (host.handler !== undefined) return true
     if (host.inbox.length >= this.options.receiveQueueCapacity) {
