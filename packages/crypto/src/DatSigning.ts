@@ -23,12 +23,6 @@ export interface SignOptions {
 
 const MAX_U64 = (1n << 64n) - 1n
 
-const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean => {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
 /**
  * What this process signed, by dat object: the public key, the message and the signature bytes. A
  * writer checks its own dat before sending it; when those three bytes-for-bytes are what our Signer
@@ -47,9 +41,9 @@ const signedHereMatches = (dat: Message.Dat, message: Uint8Array): boolean => {
   const signed = signedHere.get(dat)
   return (
     signed !== undefined &&
-    bytesEqual(signed.message, message) &&
-    bytesEqual(signed.sig, dat.sig) &&
-    bytesEqual(signed.pubKey, dat.pubKey)
+    Dat.bytesEqual(signed.message, message) &&
+    Dat.bytesEqual(signed.sig, dat.sig) &&
+    Dat.bytesEqual(signed.pubKey, dat.pubKey)
   )
 }
 
@@ -122,7 +116,7 @@ export const prepare = (
   if (Number(dat.time) > options.nowMs) return "FutureTime"
   if (dat.pubKey.length !== Constants.PUBKEY_LEN) return "BadPublicKey"
   if (leadingZeroBits(dat.work) < (options.minWork ?? Constants.MIN_WORK)) return "LowWork"
-  if (!bytesEqual(computeWork(hasher, dat.salt, dat.sig), dat.work)) return "WorkMismatch"
+  if (!Dat.bytesEqual(computeWork(hasher, dat.salt, dat.sig), dat.work)) return "WorkMismatch"
   return hasher.blake3(Dat.signedBytes(dat.key, dat.value, dat.time))
 }
 
