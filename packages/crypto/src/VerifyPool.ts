@@ -142,13 +142,14 @@ export const make = (
     // A turn ends with the poll phase (setImmediate), not with each callback's microtasks: a node
     // handles each datagram in its own callback, and a flood arrives as many callbacks in one phase.
     let asked = 0
-    const askedThisTurn = (n: number): number => {
+    /** Whether `n` more signatures this turn make a backlog, for the workers. */
+    const backlogWith = (n: number): boolean => wanted > 0 && asked + n >= minWorkerBatch
+    const countThisTurn = (n: number): void => {
       if (asked === 0)
         setImmediate(() => {
           asked = 0
         })
       asked += n
-      return asked
     }
 
     const onWorker = (jobs: SignatureJobs): Effect.Effect<Uint8Array> =>
@@ -186,7 +187,8 @@ export const make = (
         return verdicts
       }
       if (jobs.at.length === 0) return Effect.succeed(verdicts)
-      const backlog = wanted > 0 && askedThisTurn(jobs.at.length) >= minWorkerBatch
+      const backlog = backlogWith(jobs.at.length)
+      countThisTurn(jobs.at.length)
       if (backlog) while (started.length < wanted) start()
       // Checked right here, a callback would cost a suspension for nothing.
       if (!backlog || live.length === 0) return Effect.sync(() => fill(verifyInline(jobs)))
@@ -196,8 +198,9 @@ export const make = (
     return VerifyPool.of({
       workers: () => live.length,
       checkHere: (dat, checkOptions) => {
-        if (wanted > 0 && asked + 1 >= minWorkerBatch) return undefined
-        askedThisTurn(1)
+        // Declined, it is counted by `check`, which the caller asks next.
+        if (backlogWith(1)) return undefined
+        countThisTurn(1)
         const minWork = checkOptions.minWork ?? Constants.MIN_WORK
         return checkDat({ hasher, verifier }, dat, { nowMs: checkOptions.nowMs, minWork })
       },
