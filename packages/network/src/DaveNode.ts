@@ -358,12 +358,12 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
 
     const put = (dat: Message.Dat): Effect.Effect<PutReport, PutRefused> =>
       Effect.gen(function* () {
-        const verdict = checkDat(dat, yield* nowMs)
+        const now = yield* nowMs
+        const verdict = checkDat(dat, now)
         if (verdict !== "Valid") return yield* new PutRefused({ reason: verdict, detail: "the dat does not verify" })
         // The replicas' answers to a confirmation will carry this very dat.
         verified.add(dat)
-        const probe: Entry = { replicas: Replication.replicaIds([]), dat }
-        const candidates = yield* replicasFor(probe)
+        const candidates = closestFor(NodeId.fromPublicKey(dat.pubKey), now)
         const entry: Entry = { replicas: Replication.replicaIds(candidates), dat }
         const local = !light && (candidates.some((c) => c.self) || candidates.length === 0)
         if (local) {
@@ -378,7 +378,7 @@ export const make = (options: DaveNodeOptions = {}): Effect.Effect<DaveNodeShape
             )
         }
         const sentTo = Replication.remoteAddrs(candidates)
-        sendToAt(sentTo, entry, "write", yield* nowMs)
+        sendToAt(sentTo, entry, "write", now)
         return { entry, replicas: entry.replicas, sentTo, storedLocally: local }
       })
 
